@@ -1,0 +1,407 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+)
+
+// stallBytes is how much a transfer must receive per IdleTimeout of waiting.
+// Counting bytes rather than waiting for any byte at all is what stops a
+// server that trickles one byte a second from holding the launcher forever.
+const stallBytes = 1 << 10
+
+// Backoff between retries: doubled after each, with jitter, capped.
+const (
+	firstBackoff = 250 * time.Millisecond
+	maxBackoff   = 4 * time.Second
+)
+
+// transport performs single GETs over http(s):// and file:// and knows which
+// failures deserve another try. It never logs header values.
+type transport struct {
+	client    *http.Client
+	userAgent string
+	headers   map[string]string
+	connect   time.Duration
+	idle      time.Duration
+	retries   int
+	log       *slog.Logger
+}
+
+func newTransport(o *Options) *transport {
+	proxy := o.Proxy
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
+	}
+	dialer := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}
+	rt := &http.Transport{
+		Proxy:                 proxy,
+		DialContext:           dialer.DialContext,
+		TLSHandshakeTimeout: o.ConnectTimeout,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: 4,
+		IdleConnTimeout:     90 * time.Second,
+		// Byte offsets in Range requests and lengths in signed metadata refer
+		// to the file as stored; transparent gzip would change both.
+		DisableCompression: true,
+	}
+	return &transport{
+		client:    &http.Client{Transport: rt},
+		userAgent: o.UserAgent,
+		headers:   o.Headers,
+		connect:   o.ConnectTimeout,
+		idle:      o.IdleTimeout,
+		retries:   o.Retries,
+		log:       o.Logger,
+	}
+}
+
+// body is an open response positioned at byte start of the resource.
+type body struct {
+	io.ReadCloser
+	start  int64 // offset of the first byte of this body in the resource
+	size   int64 // size of the whole resource, -1 when unknown
+	length int64 // bytes this body claims to hold, -1 when unknown
+}
+
+// netError marks failures of the network (connection refused or cut, stalls,
+// truncated bodies): these, and 5xx answers, are the only ones retried.
+type netError struct{ err error }
+
+func (e *netError) Error() string { return e.err.Error() }
+func (e *netError) Unwrap() error { return e.err }
+
+// StallError reports a transfer that received less than 1 KiB during
+// IdleTimeout of waiting (including a server that never answers).
+type StallError struct {
+	URL  string
+	Idle time.Duration
+}
+
+func (e *StallError) Error() string {
+	return fmt.Sprintf("%s: stalled: less than %d bytes received in %s", e.URL, stallBytes, e.Idle)
+}
+
+// retryable reports whether err is worth another attempt.
+func retryable(err error) bool {
+	var ne *netError
+	if errors.As(err, &ne) {
+		return true
+	}
+	var he *metadata.ErrDownloadHTTP
+	return errors.As(err, &he) && he.StatusCode >= 500
+}
+
+// retry runs op until it succeeds, fails for good, or the retries or the
+// context's time run out. It never sleeps past the context's deadline: a
+// wait that cannot end before the deadline returns the last error at once,
+// so the caller's time budget holds.
+func (t *transport) retry(ctx context.Context, what string, op func() error) error {
+	wait := firstBackoff
+	for attempt := 1; ; attempt++ {
+		err := op()
+		if err == nil || !retryable(err) || attempt > t.retries || ctx.Err() != nil {
+			return err
+		}
+		d := wait/2 + rand.N(wait/2+1)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+			return err
+		}
+		t.log.Warn("request failed, retrying", "url", what, "attempt", attempt, "retries", t.retries, "wait", d, "err", err)
+		timer := time.NewTimer(d)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return err
+		}
+		wait = min(2*wait, maxBackoff)
+	}
+}
+
+// open starts one GET of rawURL from byte offset (a Range request when
+// offset > 0; the server may answer with the whole file instead, which
+// body.start tells). HTTP statuses other than 200/206 come back as
+// *metadata.ErrDownloadHTTP, which go-tuf's root walk relies on (404 ends it).
+func (t *transport) open(ctx context.Context, rawURL string, offset int64) (*body, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("bad URL %q: %w", redact(rawURL), err)
+	}
+	switch u.Scheme {
+	case "file":
+		return openFile(u, offset)
+	case "http", "https":
+		return t.openHTTP(ctx, u, offset)
+	default:
+		return nil, fmt.Errorf("unsupported URL scheme %q in %s (want http, https or file)", u.Scheme, u.Redacted())
+	}
+}
+
+func (t *transport) openHTTP(ctx context.Context, u *url.URL, offset int64) (*body, error) {
+	shown := u.Redacted()
+	reqCtx, cancel := context.WithCancelCause(ctx)
+	stall := &StallError{URL: shown, Idle: t.idle}
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		cancel(nil)
+		return nil, fmt.Errorf("GET %s: %w", shown, err)
+	}
+	if t.userAgent != "" {
+		req.Header.Set("User-Agent", t.userAgent)
+	}
+	for k, v := range t.headers {
+		req.Header.Set(k, v)
+	}
+	if offset > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+	}
+	// The answer must begin within IdleTimeout of connecting (a server that
+	// accepts and never answers); the body gets its own windows in stallReader.
+	timer := time.AfterFunc(t.connect+t.idle, func() { cancel(stall) })
+	resp, err := t.client.Do(req)
+	timer.Stop()
+	if err != nil {
+		cancel(nil)
+		return nil, t.wrapNetErr(ctx, reqCtx, shown, err)
+	}
+	fail := func(err error) (*body, error) {
+		resp.Body.Close()
+		cancel(nil)
+		return nil, err
+	}
+	b := &body{start: 0, size: -1, length: resp.ContentLength}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		b.size = resp.ContentLength
+	case resp.StatusCode == http.StatusPartialContent && offset > 0:
+		start, end, size, err := parseContentRange(resp.Header.Get("Content-Range"))
+		if err != nil {
+			return fail(&BadContentError{URL: shown, Msg: err.Error()})
+		}
+		if start != offset {
+			return fail(&BadContentError{URL: shown, Msg: fmt.Sprintf("asked for bytes from %d, got a range starting at %d", offset, start)})
+		}
+		if resp.ContentLength >= 0 && resp.ContentLength != end-start+1 {
+			return fail(&BadContentError{URL: shown, Msg: fmt.Sprintf("Content-Range %d-%d disagrees with Content-Length %d", start, end, resp.ContentLength)})
+		}
+		b.start, b.size, b.length = start, size, end-start+1
+	default:
+		// Drain a little so the connection can be reused; never much.
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		return fail(&metadata.ErrDownloadHTTP{StatusCode: resp.StatusCode, URL: shown})
+	}
+	b.ReadCloser = &stallReader{
+		r: resp.Body, idle: t.idle, stall: stall, cancel: cancel,
+		parent: ctx, reqCtx: reqCtx, shown: shown, t: t,
+	}
+	return b, nil
+}
+
+// wrapNetErr names the real cause of a failed request: the caller's
+// context (final), a stall (retryable) or the network (retryable).
+func (t *transport) wrapNetErr(parent, reqCtx context.Context, shown string, err error) error {
+	if parent.Err() != nil {
+		return fmt.Errorf("GET %s: %w", shown, context.Cause(parent))
+	}
+	var stall *StallError
+	if cause := context.Cause(reqCtx); errors.As(cause, &stall) {
+		return &netError{err: stall}
+	}
+	// url.Error repeats the URL unredacted; keep only its cause.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &netError{err: fmt.Errorf("GET %s: %w", shown, err)}
+}
+
+// stallReader aborts a body that receives less than stallBytes during
+// IdleTimeout of waiting. Only time spent inside Read counts, so a slow
+// consumer (a busy disk) never looks like a slow server.
+type stallReader struct {
+	r      io.ReadCloser
+	idle   time.Duration
+	stall  *StallError
+	cancel context.CancelCauseFunc
+	parent context.Context
+	reqCtx context.Context
+	shown  string
+	t      *transport
+
+	waited time.Duration // time spent waiting in this window
+	got    int64         // bytes received in this window
+	timer  *time.Timer
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	left := s.idle - s.waited
+	if s.timer == nil {
+		s.timer = time.AfterFunc(left, func() { s.cancel(s.stall) })
+	} else {
+		s.timer.Reset(left)
+	}
+	began := time.Now()
+	n, err := s.r.Read(p)
+	s.timer.Stop()
+	s.waited += time.Since(began)
+	s.got += int64(n)
+	if s.waited >= s.idle {
+		if s.got < stallBytes && err == nil {
+			s.cancel(s.stall)
+			return n, &netError{err: s.stall}
+		}
+		s.waited, s.got = 0, 0
+	}
+	if err != nil && err != io.EOF {
+		err = s.t.wrapNetErr(s.parent, s.reqCtx, s.shown, err)
+	}
+	return n, err
+}
+
+func (s *stallReader) Close() error {
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	err := s.r.Close()
+	s.cancel(nil)
+	return err
+}
+
+// parseContentRange reads "bytes START-END/SIZE" (SIZE may be "*": -1).
+func parseContentRange(v string) (start, end, size int64, err error) {
+	bad := func() (int64, int64, int64, error) {
+		return 0, 0, 0, fmt.Errorf("bad Content-Range %q", v)
+	}
+	rest, ok := strings.CutPrefix(v, "bytes ")
+	if !ok {
+		return bad()
+	}
+	rng, total, ok := strings.Cut(rest, "/")
+	if !ok {
+		return bad()
+	}
+	s, e, ok := strings.Cut(rng, "-")
+	if !ok {
+		return bad()
+	}
+	if start, err = strconv.ParseInt(s, 10, 64); err != nil || start < 0 {
+		return bad()
+	}
+	if end, err = strconv.ParseInt(e, 10, 64); err != nil || end < start {
+		return bad()
+	}
+	size = -1
+	if total != "*" {
+		if size, err = strconv.ParseInt(total, 10, 64); err != nil || size <= end {
+			return bad()
+		}
+	}
+	return start, end, size, nil
+}
+
+// openFile serves file:// URLs (a share or a USB stick) with the same
+// contract as HTTP: a missing file is a 404 so go-tuf's root walk ends.
+func openFile(u *url.URL, offset int64) (*body, error) {
+	path, err := fileURLPath(u)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %w", &metadata.ErrDownloadHTTP{StatusCode: http.StatusNotFound, URL: u.Redacted()}, err)
+		}
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if fi.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%s is a directory", path)
+	}
+	b := &body{ReadCloser: f, size: -1, length: -1}
+	if fi.Mode().IsRegular() {
+		b.size, b.length = fi.Size(), fi.Size()
+		if offset > 0 && offset <= fi.Size() {
+			if _, err := f.Seek(offset, io.SeekStart); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("seek %s: %w", path, err)
+			}
+			b.start, b.length = offset, fi.Size()-offset
+		}
+	}
+	return b, nil
+}
+
+// fileURLPath turns file:///dir/x (or file:///C:/dir/x, file://server/share/x
+// on Windows) into a local path.
+func fileURLPath(u *url.URL) (string, error) {
+	p := u.Path
+	if u.Host != "" && u.Host != "localhost" {
+		if runtime.GOOS != "windows" {
+			return "", fmt.Errorf("file URL %s names host %q: only local files are supported here", u.Redacted(), u.Host)
+		}
+		return `\\` + u.Host + filepath.FromSlash(p), nil
+	}
+	if runtime.GOOS == "windows" && len(p) >= 3 && p[0] == '/' && p[2] == ':' {
+		p = p[1:]
+	}
+	if p == "" {
+		return "", fmt.Errorf("file URL %s has no path", u.Redacted())
+	}
+	return filepath.FromSlash(p), nil
+}
+
+// fetchBytes downloads a whole small file (metadata), reading at most
+// maxLength bytes whatever the server claims or sends.
+func (t *transport) fetchBytes(ctx context.Context, rawURL string, maxLength int64) ([]byte, error) {
+	var data []byte
+	err := t.retry(ctx, redact(rawURL), func() error {
+		b, err := t.open(ctx, rawURL, 0)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		if b.length > maxLength {
+			return &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: server announces %d bytes, more than the limit of %d", redact(rawURL), b.length, maxLength)}
+		}
+		buf, err := io.ReadAll(io.LimitReader(b, maxLength+1))
+		if err != nil {
+			return err
+		}
+		if int64(len(buf)) > maxLength {
+			return &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: more than the limit of %d bytes", redact(rawURL), maxLength)}
+		}
+		data = buf
+		return nil
+	})
+	return data, err
+}
+
+// redact hides a password in a URL's userinfo for logs and errors.
+func redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
