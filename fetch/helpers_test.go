@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,19 +229,17 @@ func rawServer(t *testing.T, handle func(conn net.Conn, req *http.Request)) stri
 	return "http://" + ln.Addr().String()
 }
 
-// endless writes pattern bytes to w until a write fails or max bytes went
-// out; it returns how many bytes went out.
-func endless(w io.Writer, max int64) int64 {
+// endless writes bytes to w until a write fails or max bytes went out,
+// counting them in sent as it goes.
+func endless(w io.Writer, max int64, sent *atomic.Int64) {
 	chunk := bytes.Repeat([]byte("x"), 32<<10)
-	var n int64
-	for n < max {
+	for sent.Load() < max {
 		k, err := w.Write(chunk)
-		n += int64(k)
+		sent.Add(int64(k))
 		if err != nil {
-			break
+			return
 		}
 	}
-	return n
 }
 
 func containsAny(s string, subs ...string) bool {

@@ -50,8 +50,8 @@ func newTransport(o *Options) *transport {
 	}
 	dialer := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}
 	rt := &http.Transport{
-		Proxy:                 proxy,
-		DialContext:           dialer.DialContext,
+		Proxy:               proxy,
+		DialContext:         dialer.DialContext,
 		TLSHandshakeTimeout: o.ConnectTimeout,
 		ForceAttemptHTTP2:   true,
 		MaxIdleConnsPerHost: 4,
@@ -251,6 +251,10 @@ type stallReader struct {
 
 func (s *stallReader) Read(p []byte) (int, error) {
 	left := s.idle - s.waited
+	if s.got >= stallBytes {
+		// This window has had its due; only the next one can still stall.
+		left += s.idle
+	}
 	if s.timer == nil {
 		s.timer = time.AfterFunc(left, func() { s.cancel(s.stall) })
 	} else {
@@ -261,12 +265,13 @@ func (s *stallReader) Read(p []byte) (int, error) {
 	s.timer.Stop()
 	s.waited += time.Since(began)
 	s.got += int64(n)
-	if s.waited >= s.idle {
+	for s.waited >= s.idle {
 		if s.got < stallBytes && err == nil {
 			s.cancel(s.stall)
 			return n, &netError{err: s.stall}
 		}
-		s.waited, s.got = 0, 0
+		s.waited -= s.idle
+		s.got = 0
 	}
 	if err != nil && err != io.EOF {
 		err = s.t.wrapNetErr(s.parent, s.reqCtx, s.shown, err)
