@@ -1,0 +1,221 @@
+package bsdiff
+
+// Suffix array construction by induced sorting (SA-IS, Nong, Zhang and Chan,
+// "Two Efficient Algorithms for Linear Time Suffix Array Construction", 2009).
+// Linear time; besides the text and the int32 array itself it needs one bit
+// per symbol for the suffix types and one int32 per alphabet symbol for the
+// buckets at each level of recursion. The reduced problem of each recursion
+// lives inside the caller's array, so there is no other allocation.
+//
+// Terms: suffix i is S-type if it is smaller than suffix i+1, L-type if it is
+// larger; the suffix past the end (a virtual sentinel smaller than every
+// symbol) is S-type, so the last real suffix is L-type. Position i is LMS
+// (leftmost S) if it is S-type and i-1 is L-type. Sorting the LMS suffixes is
+// enough to induce the order of all others.
+
+// suffixArray fills sa (len(sa) == len(text) < 2^31) with the suffix array of
+// text: sa[r] is the start of the suffix of rank r.
+func suffixArray(text []byte, sa []int32) {
+	if len(sa) != len(text) {
+		panic("bsdiff: suffixArray: len(sa) != len(text)")
+	}
+	sais(text, sa, 256)
+}
+
+type symbol interface{ ~byte | ~int32 }
+
+// sais sorts the suffixes of t, whose symbols are in [0, k), into sa.
+func sais[T symbol](t []T, sa []int32, k int) {
+	n := len(t)
+	switch n {
+	case 0:
+		return
+	case 1:
+		sa[0] = 0
+		return
+	}
+	st := classify(t)
+	bkt := make([]int32, k)
+
+	// Stage 1: sort the LMS substrings (from an LMS position up to and
+	// including the next one) by one round of induced sorting that starts
+	// from the LMS positions in arbitrary order within their buckets.
+	for i := range sa {
+		sa[i] = -1
+	}
+	bucketEnds(t, bkt)
+	for i := n - 1; i >= 1; i-- {
+		if st.lms(i) {
+			c := t[i]
+			bkt[c]--
+			sa[bkt[c]] = int32(i)
+		}
+	}
+	induce(t, sa, bkt, st)
+
+	// Stage 2: name the sorted LMS substrings, equal substrings getting equal
+	// names, which gives the reduced string of names in text order.
+	m := 0
+	for _, j := range sa {
+		if st.lms(int(j)) {
+			sa[m] = j
+			m++
+		}
+	}
+	for i := m; i < n; i++ {
+		sa[i] = -1
+	}
+	names := int32(0)
+	prev := -1
+	for r := range m {
+		j := int(sa[r])
+		if prev < 0 || !equalLMS(t, st, prev, j) {
+			names++
+		}
+		prev = j
+		// LMS positions are at least two apart, so j/2 is a free slot.
+		sa[m+j/2] = names - 1
+	}
+	dst := n - 1
+	for i := n - 1; i >= m; i-- {
+		if sa[i] >= 0 {
+			sa[dst] = sa[i]
+			dst--
+		}
+	}
+	reduced := sa[n-m:]
+
+	// Stage 3: sort the reduced string's suffixes, which is the order of
+	// the LMS suffixes. With all names distinct that order is immediate.
+	if int(names) < m {
+		bkt = nil // not needed during the recursion; freed for it
+		sais(reduced, sa[:m], int(names))
+		bkt = make([]int32, k)
+	} else {
+		for i, c := range reduced {
+			sa[c] = int32(i)
+		}
+	}
+	// Map ranks of the reduced string back to text positions, reusing the
+	// reduced string's space for the list of LMS positions in text order.
+	j := 0
+	for i := 1; i < n; i++ {
+		if st.lms(i) {
+			reduced[j] = int32(i)
+			j++
+		}
+	}
+	for r := range m {
+		sa[r] = reduced[sa[r]]
+	}
+
+	// Stage 4: place the sorted LMS suffixes at the ends of their buckets,
+	// in order, and induce the rest.
+	for i := m; i < n; i++ {
+		sa[i] = -1
+	}
+	bucketEnds(t, bkt)
+	for r := m - 1; r >= 0; r-- {
+		j := sa[r]
+		sa[r] = -1
+		c := t[j]
+		bkt[c]--
+		sa[bkt[c]] = j
+	}
+	induce(t, sa, bkt, st)
+}
+
+// induce runs the two induced-sorting scans: L-type suffixes left to right
+// from bucket starts, then S-type suffixes right to left from bucket ends.
+func induce[T symbol](t []T, sa []int32, bkt []int32, st types) {
+	n := len(t)
+	bucketStarts(t, bkt)
+	// The virtual sentinel comes first; the suffix before it is L-type.
+	c := t[n-1]
+	sa[bkt[c]] = int32(n - 1)
+	bkt[c]++
+	for i := 0; i < n; i++ {
+		j := int(sa[i]) - 1
+		if j >= 0 && !st.s(j) {
+			c := t[j]
+			sa[bkt[c]] = int32(j)
+			bkt[c]++
+		}
+	}
+	bucketEnds(t, bkt)
+	for i := n - 1; i >= 0; i-- {
+		j := int(sa[i]) - 1
+		if j >= 0 && st.s(j) {
+			c := t[j]
+			bkt[c]--
+			sa[bkt[c]] = int32(j)
+		}
+	}
+}
+
+// equalLMS reports whether the LMS substrings starting at a and b are equal
+// in symbols and types. One that runs into the sentinel equals no other.
+func equalLMS[T symbol](t []T, st types, a, b int) bool {
+	n := len(t)
+	for d := 0; ; d++ {
+		if a+d == n || b+d == n {
+			return false
+		}
+		if t[a+d] != t[b+d] || st.s(a+d) != st.s(b+d) {
+			return false
+		}
+		if d > 0 && st.lms(a+d) {
+			// Types agree so far, so b+d is LMS as well: both end here.
+			return true
+		}
+	}
+}
+
+func countSymbols[T symbol](t []T, bkt []int32) {
+	clear(bkt)
+	for _, c := range t {
+		bkt[c]++
+	}
+}
+
+func bucketStarts[T symbol](t []T, bkt []int32) {
+	countSymbols(t, bkt)
+	sum := int32(0)
+	for i, c := range bkt {
+		bkt[i] = sum
+		sum += c
+	}
+}
+
+func bucketEnds[T symbol](t []T, bkt []int32) {
+	countSymbols(t, bkt)
+	sum := int32(0)
+	for i, c := range bkt {
+		sum += c
+		bkt[i] = sum
+	}
+}
+
+// types is a bit set: bit i is set when suffix i is S-type.
+type types []uint64
+
+func classify[T symbol](t []T) types {
+	n := len(t)
+	st := make(types, (n+63)/64)
+	// Suffix n-1 is L-type (its successor is the sentinel).
+	sType := false
+	for i := n - 2; i >= 0; i-- {
+		if t[i] < t[i+1] || (t[i] == t[i+1] && sType) {
+			sType = true
+			st[i/64] |= 1 << (i % 64)
+		} else {
+			sType = false
+		}
+	}
+	return st
+}
+
+func (st types) s(i int) bool { return st[i/64]&(1<<(i%64)) != 0 }
+
+// lms reports whether i is an LMS position; negative i is not.
+func (st types) lms(i int) bool { return i > 0 && st.s(i) && !st.s(i-1) }
