@@ -35,7 +35,8 @@ const (
 // Options configures a Client. Only MetadataURL and MetadataDir are required.
 type Options struct {
 	// MetadataURL and TargetsURL are the repository's metadata and targets
-	// folders: http://, https:// or file:// (a share or a USB stick).
+	// folders: http://, https:// or file:// (a share or a USB stick), without
+	// a query. TargetsURL is needed only to download.
 	MetadataURL, TargetsURL string
 	// MetadataDir is go-tuf's metadata cache: unversioned root.json,
 	// timestamp.json, snapshot.json, targets.json.
@@ -50,9 +51,12 @@ type Options struct {
 	// never appear in logs or errors.
 	Headers map[string]string
 	// ConnectTimeout bounds connecting (TCP and TLS). IdleTimeout bounds
-	// waiting for data: a request whose answer does not start within it, or
-	// a transfer that receives less than 1 KiB during IdleTimeout of waiting
-	// (a server trickling a byte a second), is aborted and may be retried.
+	// waiting for data: a request whose answer has not started
+	// ConnectTimeout+IdleTimeout after it was sent, or a transfer that
+	// receives less than 1 KiB during IdleTimeout of waiting (a server
+	// trickling a byte a second), fails with a *StallError and may be
+	// retried. Only time spent waiting on the network counts. file:// reads
+	// have no idle bound (the OS gives none).
 	ConnectTimeout, IdleTimeout time.Duration
 	// Retries is how many more times a request is tried after a network
 	// error or a 5xx answer (never after a 4xx), with growing waits that never
@@ -61,8 +65,9 @@ type Options struct {
 	// Logger receives a line per refresh and per downloaded file, and
 	// warnings (retries, discarded caches). Nil discards.
 	Logger *slog.Logger
-	// Progress, when set, is called during downloads (throttled), always
-	// with a final call where Done == Total.
+	// Progress, when set, is called during downloads (at most every 100 ms,
+	// from the downloading goroutine), always with a final call where
+	// Done == Total when the bytes are all there.
 	Progress func(Progress)
 	// RefTime replaces the current time when checking metadata expiry
 	// (tests, and the conformance client under libfaketime). Zero: now.
@@ -87,8 +92,9 @@ type TargetInfo struct {
 }
 
 // Client refreshes a TUF repository's metadata and downloads its targets.
-// Its methods may be called from several goroutines; a Refresh and
-// target lookups are serialized.
+// Its methods may be called from several goroutines (Refresh and target
+// lookups are serialized), but Downloads to the same file must not overlap:
+// across processes, that is the caller's lock's job.
 type Client struct {
 	opts Options
 	log  *slog.Logger
@@ -211,8 +217,8 @@ func (c *Client) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// Targets lists the top-level targets of the last successful Refresh,
-// sorted by name (nil before one).
+// Targets lists the top-level targets after a successful Refresh, sorted
+// by name; nil before one and after a failed one.
 func (c *Client) Targets() []TargetInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -486,5 +487,38 @@ func TestWrongBytesRightLengthRefused(t *testing.T) {
 	}
 	if n := len(srv.requestsFor("/targets/app-1.0.0.tar.gz")); n != 1 {
 		t.Errorf("%d requests for a fresh download that failed verification, want 1", n)
+	}
+}
+
+// A file:// repository can hold endless data too (a device file).
+func TestFileURLEndlessData(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip("no /dev/zero on this system")
+	}
+	repo := fetchtest.New(t, false)
+	repo.AddTarget(targetName, make([]byte, 1000)) // zeros: the first 1000 bytes of /dev/zero match
+	repo.Publish()
+	base := (&url.URL{Scheme: "file", Path: repo.Dir}).String()
+	o := options(t, repo, base)
+	c := newClient(t, o)
+	refresh(t, c)
+	ti := target(t, c, targetName)
+
+	os.Remove(repo.TargetPath(targetName))
+	if err := os.Symlink("/dev/zero", repo.TargetPath(targetName)); err != nil {
+		t.Fatal(err)
+	}
+	var bce *fetch.BadContentError
+	if _, err := c.Download(ctxTimeout(t, 30*time.Second), ti, t.TempDir()); !errors.As(err, &bce) {
+		t.Fatalf("Download of an endless file: err = %v, want BadContentError", err)
+	}
+	ts := filepath.Join(repo.MetadataDir(), "timestamp.json")
+	os.Remove(ts)
+	if err := os.Symlink("/dev/zero", ts); err != nil {
+		t.Fatal(err)
+	}
+	err := newClient(t, o).Refresh(ctxTimeout(t, 30*time.Second))
+	if !errors.Is(err, &metadata.ErrDownloadLengthMismatch{}) {
+		t.Fatalf("Refresh with an endless timestamp.json: err = %v, want a length mismatch", err)
 	}
 }
