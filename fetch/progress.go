@@ -17,14 +17,15 @@ func ProgressBar(w io.Writer) func(Progress) {
 	)
 	return func(p Progress) {
 		if bar == nil || p.Target != current {
-			if bar != nil {
-				bar.Exit()
+			if bar != nil && !bar.IsFinished() {
+				bar.Exit() // an interrupted download: keep its line, start a new one
 			}
 			current = p.Target
 			bar = progressbar.NewOptions64(p.Total,
 				progressbar.OptionSetWriter(w),
 				progressbar.OptionSetDescription(p.Target),
 				progressbar.OptionShowBytes(true),
+				progressbar.OptionShowCount(),
 				progressbar.OptionSetWidth(30),
 				progressbar.OptionThrottle(100*time.Millisecond),
 				progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
