@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -114,14 +115,7 @@ func prefixHash(t TargetInfo) string {
 	if _, ok := t.Hashes["sha256"]; ok {
 		return "sha256"
 	}
-	algs := slices.Sorted(func(yield func(string) bool) {
-		for a := range t.Hashes {
-			if !yield(a) {
-				return
-			}
-		}
-	})
-	return algs[0] // newVerifier ensured there is one
+	return slices.Sorted(maps.Keys(t.Hashes))[0] // newVerifier ensured there is one
 }
 
 // download is one Download call's state.
