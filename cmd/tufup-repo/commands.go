@@ -45,18 +45,18 @@ func (c *cli) options(sf signingFlags) repo.Options {
 		}
 	}
 	if sf.unsignedOut != nil && *sf.unsignedOut != "" {
-		o.UnsignedOut = *sf.unsignedOut
+		o.UnsignedOut = c.path(*sf.unsignedOut)
 	}
 	return o
 }
 
-// path resolves a path argument: relative paths are relative to where the
-// command was started, not to -C.
+// path resolves a path argument: as with git -C and make -C, relative
+// paths are relative to the -C directory.
 func (c *cli) path(p string) string {
-	if abs, err := filepath.Abs(p); err == nil {
-		return abs
+	if filepath.IsAbs(p) {
+		return p
 	}
-	return p
+	return filepath.Join(c.dir, p)
 }
 
 func (c *cli) open(sf signingFlags) (*repo.Repo, error) {
@@ -171,7 +171,9 @@ FILE for "sign-file" and "publish".`,
 				}
 				cfg.EncryptedKeys = append(cfg.EncryptedKeys, *encrypt...)
 				opts := c.options(signingFlags{})
-				opts.UnsignedOut = *unsigned
+				if *unsigned != "" {
+					opts.UnsignedOut = c.path(*unsigned)
+				}
 				if _, err := repo.Init(c.dir, cfg, opts); err != nil {
 					return err
 				}
@@ -318,7 +320,8 @@ func keysCommand() command {
 		summary: "create keys, add a key to a role, rotate (replace) a key",
 		help: `keys create NAME [--encrypted]
     writes a new ed25519 key pair NAME and NAME.pub into the keys directory
-    (securesystemslib JSON, as Python tufup; --encrypted: password-protected).
+    (securesystemslib JSON, as Python tufup; --encrypted: password-protected);
+    outside a repository (no .tufup-repo-config), into the directory itself.
 keys add ROLE NAME
     gives ROLE the key NAME.pub as one more signing key; publishes root.
 keys replace OLD NEW
@@ -336,15 +339,21 @@ keys replace OLD NEW
 				if sub != "create" && *encrypted {
 					return usagef("--encrypted is for keys create")
 				}
+				if sub == "create" {
+					if err := wantArgs(args, 1, "NAME"); err != nil {
+						return err
+					}
+					if _, err := os.Stat(filepath.Join(c.dir, repo.ConfigFile)); errors.Is(err, os.ErrNotExist) {
+						// On an offline machine: a key pair in the directory.
+						return c.createKeyFile(args[0], *encrypted)
+					}
+				}
 				r, err := c.open(sf)
 				if err != nil {
 					return err
 				}
 				switch sub {
 				case "create":
-					if err := wantArgs(args, 1, "NAME"); err != nil {
-						return err
-					}
 					_, err := r.CreateKey(args[0], *encrypted)
 					return err
 				case "add":
@@ -362,6 +371,26 @@ keys replace OLD NEW
 			}
 		},
 	}
+}
+
+// createKeyFile writes a key pair into the -C directory, outside any
+// repository (a root key made on an offline machine).
+func (c *cli) createKeyFile(name string, encrypted bool) error {
+	k, err := repo.GenerateKey(name)
+	if err != nil {
+		return err
+	}
+	var password []byte
+	if encrypted {
+		if password, err = newKeyPassword(c.stderr)(name); err != nil {
+			return fmt.Errorf("password for new key %s: %w", name, err)
+		}
+	}
+	if err := repo.WriteKeyPair(c.dir, k, password); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "created key %s and %s.pub (no repository here), key id %s\n", filepath.Join(c.dir, name), name, k.ID())
+	return nil
 }
 
 func thresholdCommand() command {

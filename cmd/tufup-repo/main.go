@@ -66,7 +66,8 @@ Every command is non-interactive; only an encrypted key whose password is not
 in the environment is asked for on a terminal.
 
 Global flags:
-  -C DIR      run in DIR (where .tufup-repo-config is) instead of the current directory
+  -C DIR      run in DIR (where .tufup-repo-config is), as if started there:
+              relative paths in arguments and flags are relative to DIR
   -h, --help  show this help
 
 Commands:

@@ -146,7 +146,10 @@ func clientCheck(metaDir, trustedRoot string, want []string) error {
 
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
-	bundle := filepath.Join("..", "..", "testdata", "tufup-0.10-demoapp", "bundles", "demoapp-1.0.0")
+	bundle, err := filepath.Abs(filepath.Join("..", "..", "testdata", "tufup-0.10-demoapp", "bundles", "demoapp-1.0.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		args   []string
 		code   int
