@@ -180,6 +180,7 @@ func (r *Repo) AddKey(role, name string) error {
 	if err != nil {
 		return err
 	}
+	defer c.done()
 	k, err := r.keys.publicByName(name)
 	if err != nil {
 		return err
@@ -206,6 +207,7 @@ func (r *Repo) ReplaceKey(oldName, newName string) error {
 	if err != nil {
 		return err
 	}
+	defer c.done()
 	oldKey, err := r.keys.publicByName(oldName)
 	if err != nil {
 		return err
@@ -262,6 +264,7 @@ func (r *Repo) SetThreshold(role string, n int) error {
 	if err != nil {
 		return err
 	}
+	defer c.done()
 	root := &c.next.root.Signed
 	ids := roleIDs(root, role)
 	if n < 1 || n > len(ids) {
@@ -284,6 +287,7 @@ func (r *Repo) Sign(role string, days float64) error {
 	if err != nil {
 		return err
 	}
+	defer c.done()
 	c.forced[role] = true
 	if days > 0 {
 		c.expires[role] = expiryIn(r.now(), days)

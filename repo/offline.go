@@ -123,23 +123,27 @@ func (r *Repo) Publish(path string) error {
 	if !f.expires().After(r.now()) {
 		return fmt.Errorf("%s: %s v%d expired at %s", path, role, f.version(), f.expires().UTC().Format(time.RFC3339))
 	}
+	unlock, err := r.lock()
+	if err != nil {
+		return err
+	}
+	c := &change{cfg: r.cfg.clone(), forced: map[string]bool{}, expires: map[string]time.Time{}, loaded: role, unlock: unlock}
+	defer c.done()
 	if r.cur == nil {
 		// First publication of a repository initialised with an offline root.
 		if role != RoleRoot || f.version() != 1 {
 			return fmt.Errorf("%s: the repository has no metadata yet, so only root v1 can be published (this is %s v%d)", path, role, f.version())
 		}
 		now := r.now()
-		next := &roleSet{
+		c.next = &roleSet{
 			targets:   metadata.Targets(expiryIn(now, r.cfg.ExpirationDays[RoleTargets])),
 			snapshot:  metadata.Snapshot(expiryIn(now, r.cfg.ExpirationDays[RoleSnapshot])),
 			timestamp: metadata.Timestamp(expiryIn(now, r.cfg.ExpirationDays[RoleTimestamp])),
 		}
-		next.set(f)
-		c := &change{next: next, cfg: r.cfg.clone(), forced: map[string]bool{}, expires: map[string]time.Time{}, loaded: role}
+		c.next.set(f)
 		return r.commit(c)
 	}
-	c, err := r.begin()
-	if err != nil {
+	if c.next, err = r.cur.clone(); err != nil {
 		return err
 	}
 	cur := r.cur.get(role).version()
@@ -153,7 +157,6 @@ func (r *Repo) Publish(path string) error {
 		}
 	}
 	c.next.set(f)
-	c.loaded = role
 	r.printf("publishing %s v%d from %s", role, f.version(), path)
 	return r.commit(c)
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
@@ -649,6 +650,28 @@ func TestSignRefreshesExpiryAndCascades(t *testing.T) {
 		t.Error("unknown role accepted")
 	}
 	if _, _, err := clientView(r.MetadataDir(), readFile(t, filepath.Join(r.MetadataDir(), "root.json")), clock); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Two processes never publish at once: the second fails at once, naming
+// the lock, and writes nothing.
+func TestConcurrentChangeIsRefused(t *testing.T) {
+	r := initRepo(t, Options{}, nil)
+	other := flock.New(filepath.Join(r.dir, LockFile))
+	if ok, err := other.TryLock(); !ok || err != nil {
+		t.Fatalf("lock: %v %v", ok, err)
+	}
+	before := treeDigest(t, r.dir)
+	err := r.Sign(RoleTimestamp, 0)
+	if err == nil || !strings.Contains(err.Error(), "another tufup-repo is changing this repository") || !strings.Contains(err.Error(), LockFile) {
+		t.Errorf("got %v", err)
+	}
+	if treeDigest(t, r.dir) != before {
+		t.Error("files changed")
+	}
+	other.Unlock()
+	if err := r.Sign(RoleTimestamp, 0); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -233,6 +233,7 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 	if err != nil {
 		return err
 	}
+	defer c.done()
 	rels, err := releasesOf(app, c.next.targets.Signed.Targets)
 	if err != nil {
 		return err
@@ -357,6 +358,7 @@ func (r *Repo) SetRollout(version string, percent int) error {
 	if err != nil {
 		return err
 	}
+	defer c.done()
 	rels, err := releasesOf(r.cfg.AppName, c.next.targets.Signed.Targets)
 	if err != nil {
 		return err
@@ -392,6 +394,7 @@ func (r *Repo) RemoveLatest() error {
 	if err != nil {
 		return err
 	}
+	defer c.done()
 	rels, err := releasesOf(r.cfg.AppName, c.next.targets.Signed.Targets)
 	if err != nil {
 		return err

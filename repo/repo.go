@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/tufup-go/tufup/internal/fsutil"
@@ -125,6 +126,7 @@ type change struct {
 	stage    []stagedTarget       // new target files, moved into targets/ on publish
 	remove   []string             // target files deleted after publishing
 	stageDir string               // removed after commit
+	unlock   func()               // releases the repository lock (see done)
 }
 
 type stagedTarget struct {
@@ -132,15 +134,65 @@ type stagedTarget struct {
 	name string // target name
 }
 
+// LockFile is created next to the config while a command changes the
+// repository, so that a release job and the timestamp job cannot both
+// publish version N+1 of a role.
+const LockFile = ".tufup-repo.lock"
+
+// lock takes the repository lock, failing at once if another process holds
+// it, and re-reads config and metadata that process may have changed.
+func (r *Repo) lock() (unlock func(), err error) {
+	path := filepath.Join(r.dir, LockFile)
+	fl := flock.New(path)
+	ok, err := fl.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("another tufup-repo is changing this repository (it holds %s); try again when it is done", path)
+	}
+	unlock = func() { fl.Unlock() }
+	defer func() {
+		if err != nil {
+			unlock()
+		}
+	}()
+	if r.cfg, err = ReadConfig(filepath.Join(r.dir, ConfigFile)); err != nil {
+		return nil, err
+	}
+	if _, statErr := os.Stat(filepath.Join(r.MetadataDir(), roleFileName(RoleRoot))); statErr == nil {
+		if r.cur, err = loadRoles(r.MetadataDir()); err != nil {
+			return nil, err
+		}
+	}
+	return unlock, nil
+}
+
+// begin locks the repository and starts a change of its current state;
+// the caller must call the change's done.
 func (r *Repo) begin() (*change, error) {
+	unlock, err := r.lock()
+	if err != nil {
+		return nil, err
+	}
 	if err := r.requireMetadata(); err != nil {
+		unlock()
 		return nil, err
 	}
 	next, err := r.cur.clone()
 	if err != nil {
+		unlock()
 		return nil, err
 	}
-	return &change{next: next, cfg: r.cfg.clone(), forced: map[string]bool{}, expires: map[string]time.Time{}}, nil
+	return &change{next: next, cfg: r.cfg.clone(), forced: map[string]bool{}, expires: map[string]time.Time{}, unlock: unlock}, nil
+}
+
+// done releases the lock taken by begin.
+func (c *change) done() {
+	if c.unlock != nil {
+		c.unlock()
+		c.unlock = nil
+	}
 }
 
 // Shortfall is one threshold a role's new metadata does not reach.

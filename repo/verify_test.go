@@ -70,6 +70,7 @@ func rehash(t testing.TB, r *Repo, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer c.done()
 	info, err := patch.HashFile(filepath.Join(r.TargetsDir(), name))
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +126,11 @@ func TestVerifyFindsEveryProblem(t *testing.T) {
 			}
 		}, []string{"repository/metadata/targets.json (targets): not signed to threshold by the keys root v1 gives targets: 0 of 1 valid"}, 0},
 		{"snapshot names another targets version", func(t *testing.T, r *Repo) {
-			c, _ := r.begin()
+			c, err := r.begin()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.done()
 			c.next.snapshot.Signed.Meta["targets.json"].Version = 2
 			c.forced[RoleSnapshot] = true
 			if err := r.commit(c); err != nil {
