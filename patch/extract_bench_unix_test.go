@@ -1,0 +1,7 @@
+//go:build unix
+
+package patch
+
+import "syscall"
+
+func syncAll() { syscall.Sync() }

@@ -1,0 +1,3 @@
+package patch
+
+func syncAll() {}
