@@ -232,6 +232,10 @@ func (r *Repo) ReplaceKey(oldName, newName string) error {
 		if !slices.Contains(ids, newID) {
 			ids = append(ids, newID)
 		}
+		if len(ids) < root.Roles[role].Threshold {
+			return fmt.Errorf("replacing %s by %s would leave %s with %d key(s) for a threshold of %d (%s already is one of its keys)",
+				oldName, newName, role, len(ids), root.Roles[role].Threshold, newName)
+		}
 		root.Roles[role].KeyIDs = ids
 		roles = append(roles, role)
 		names := slices.DeleteFunc(slices.Clone(c.cfg.KeyMap[role]), func(n string) bool { return n == oldName })

@@ -675,3 +675,18 @@ func TestConcurrentChangeIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestReplaceKeyKeepsThresholdsReachable(t *testing.T) {
+	r := initRepo(t, Options{}, func(c *Config) { c.Thresholds[RoleRoot] = 2 })
+	before := treeDigest(t, r.dir)
+	err := r.ReplaceKey("root", "root-2")
+	if err == nil || !strings.Contains(err.Error(), "would leave root with 1 key(s) for a threshold of 2") {
+		t.Errorf("got %v", err)
+	}
+	if err := r.ReplaceKey("nokey", "root"); err == nil || !strings.Contains(err.Error(), "nokey.pub not found") {
+		t.Errorf("unknown old key: %v", err)
+	}
+	if treeDigest(t, r.dir) != before {
+		t.Error("files changed")
+	}
+}
