@@ -70,6 +70,16 @@ func Apply(old io.ReaderAt, oldSize int64, patch io.ReaderAt, patchSize int64, w
 	if err := a.run(newSize); err != nil {
 		return a.newPos, err
 	}
+	// bzip2 checks a block's CRC when the block has been read to its end,
+	// and bspatch stops right before: ask each block for one more byte so
+	// that damage in the last bytes is reported too. Data after what the
+	// patch needs is tolerated, as bspatch does.
+	for _, s := range []stream{a.ctrl, a.diff, a.extra} {
+		var b [1]byte
+		if _, err := s.r.Read(b[:]); err != nil && err != io.EOF {
+			return newSize, s.readErr(err)
+		}
+	}
 	return newSize, nil
 }
 
@@ -83,10 +93,15 @@ type stream struct {
 // errors naming the block.
 func (s stream) readFull(p []byte) error {
 	_, err := io.ReadFull(s.r, p)
+	if err == nil {
+		return nil
+	}
+	return s.readErr(err)
+}
+
+func (s stream) readErr(err error) error {
 	var se bzip2.StructuralError
 	switch {
-	case err == nil:
-		return nil
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return corrupt("%s block ends early", s.name)
 	case errors.As(err, &se):

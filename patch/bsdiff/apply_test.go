@@ -179,6 +179,12 @@ func TestApplyCorrupt(t *testing.T) {
 		{"huge add", func() rawPatch { p := good; p.ctrl = [][3]int64{{math.MaxInt64, 0, 0}}; return p }().bytes(t), "past the new size"},
 		{"diff block ends early", func() rawPatch { p := good; p.diff = make([]byte, 5); return p }().bytes(t), "diff block ends early"},
 		{"diff block not bzip2", func() rawPatch { p := good; p.diffBz2 = bytes.Repeat([]byte("BZh9"), 8); return p }().bytes(t), "diff block"},
+		{"diff block checksum", func() rawPatch {
+			p := good
+			p.diffBz2 = bz2(t, p.diff)
+			p.diffBz2[10] ^= 1 // the first block's CRC, checked after its last byte
+			return p
+		}().bytes(t), "diff block"},
 		{"extra block ends early", func() rawPatch { p := good; p.extra = []byte("a"); return p }().bytes(t), "extra block ends early"},
 		{"extra block truncated", func() rawPatch { p := good; p.truncate = len(bz2(t, p.extra)) - 10; return p }().bytes(t), "extra block"},
 		{"extra block missing", func() rawPatch { p := good; p.extraBz2 = []byte{}; return p }().bytes(t), "extra block"},

@@ -41,6 +41,8 @@ type config struct {
 	budget int64
 	// tar enables the per-member diff of tar archives.
 	tar bool
+	// exact makes the matcher search at every position bsdiff does.
+	exact bool
 }
 
 func defaultConfig() config {
@@ -180,10 +182,10 @@ const memUnit = 1 << 20
 
 // costUnits estimates a job's peak memory in budget units: the new bytes, and
 // unless the job ends at the equality check, the old bytes, the suffix array
-// (4 bytes per old byte) and the construction's scratch space (types and the
-// recursion's buckets, at most ~2 bytes per old byte in practice).
+// (4 bytes per old byte) and the construction's scratch space (types,
+// bucket layouts and the recursion's buckets: up to 3 bytes per old byte).
 func (j *job) costUnits(budget int64) int {
-	b := j.newLen + 7*j.oldLen + (1+1<<16)*4 + 64<<10
+	b := j.newLen + 8*j.oldLen + (1+1<<16)*4 + 64<<10
 	u := (b + memUnit - 1) / memUnit
 	return int(min(max(u, 1), budget/memUnit))
 }
@@ -293,6 +295,9 @@ func (d *differ) do(ctx context.Context, j *job) outcome {
 		idx = make([]int32, 1<<16+1)
 	}
 	m := newMatcher(old, sa, idx)
+	if d.cfg.exact {
+		m.trust, m.maxMiss = 0, 0
+	}
 	var runs []run
 	p := int64(0)
 	m.scan(buf, func(r run) {

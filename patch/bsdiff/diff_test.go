@@ -14,9 +14,10 @@ import (
 )
 
 // smallConfig makes windows, chunks and the memory budget tiny, so that
-// inputs of a few hundred KB go through every path big files take.
+// inputs of a few hundred KB go through every path big files take, and
+// makes the matcher search wherever bsdiff does.
 func smallConfig() config {
-	return config{workers: 3, maxOld: 64 << 10, maxNew: 48 << 10, budget: 2 << 20, tar: true}
+	return config{workers: 3, maxOld: 64 << 10, maxNew: 48 << 10, budget: 2 << 20, tar: true, exact: true}
 }
 
 // makePatch diffs old into new with cfg and returns the patch.

@@ -15,13 +15,29 @@ type matcher struct {
 	// with p, so a search starts with a range ~65536 times smaller. The last
 	// suffix (one byte b) counts as prefix b<<8, where it sorts first.
 	idx []int32
+
+	// trust is the match length at the current offset from which scan
+	// does not look for better ones (0: always look, as bsdiff does).
+	trust int
+	// maxMiss enables skipping searches where the current offset is good
+	// (see goodOffset); 0 disables it.
+	maxMiss int
+
+	searches, compared int // statistics
 }
 
 // idxMin is the old size from which the prefix index pays for its 256 KiB.
 const idxMin = 64 << 10
 
+// Defaults for matcher.trust and matcher.maxMiss. On the Go toolchain's
+// binaries they halve the searches and grow the patch by 0.4%.
+const (
+	defaultTrust   = 16
+	defaultMaxMiss = 8
+)
+
 func newMatcher(old []byte, sa []int32, idx []int32) *matcher {
-	m := &matcher{old: old, sa: sa}
+	m := &matcher{old: old, sa: sa, trust: defaultTrust, maxMiss: defaultMaxMiss}
 	if len(old) >= idxMin {
 		idx = idx[:1<<16+1]
 		clear(idx)
@@ -40,6 +56,7 @@ func newMatcher(old []byte, sa []int32, idx []int32) *matcher {
 // search returns a position in old where the longest possible prefix of q
 // occurs, and that prefix's length.
 func (m *matcher) search(q []byte) (pos, n int) {
+	m.searches++
 	if len(q) == 0 || len(m.sa) == 0 {
 		return 0, 0
 	}
@@ -70,7 +87,9 @@ func (m *matcher) search(q []byte) (pos, n int) {
 		mid := int(uint(l+h) >> 1)
 		s := m.old[m.sa[mid]:]
 		c := min(ll, lh)
-		c += commonPrefix(s[c:], q[c:])
+		k := commonPrefix(s[c:], q[c:])
+		m.compared += k
+		c += k
 		if c == len(q) || (c < len(s) && s[c] > q[c]) {
 			h, lh = mid, c
 		} else {
@@ -82,6 +101,44 @@ func (m *matcher) search(q []byte) (pos, n int) {
 		return int(m.sa[l]), ll
 	}
 	return int(m.sa[h]), lh
+}
+
+// next is search(nw[scan:]) unless the current offset between old and new
+// matches at least trust bytes there (and covers all bytes already scored):
+// then the current match is what bsdiff's loop acts on, unless a far longer
+// one exists elsewhere, which a later search finds.
+func (m *matcher) next(nw []byte, scan, scsc, lastOffset int) (pos, n int) {
+	if o := scan + lastOffset; m.trust > 0 && o >= 0 && o < len(m.old) {
+		l0 := commonPrefix(m.old[o:], nw[scan:])
+		if l0 >= m.trust && scan+l0 >= scsc {
+			return o, l0
+		}
+	}
+	return m.search(nw[scan:])
+}
+
+// skipWindow and skipMismatches define where a search is skipped: when old
+// at the current offset differs from new in at most skipMismatches of the
+// skipWindow bytes at scan, no match of up to skipWindow bytes elsewhere can
+// beat it by the 8 bytes bsdiff's loop asks for.
+const skipWindow = 64
+
+// goodOffset reports whether old[o:] matches nw[scan:] in all but at most
+// maxMiss of the next skipWindow bytes.
+func goodOffset(old, nw []byte, o, scan, maxMiss int) bool {
+	if o < 0 || o+skipWindow > len(old) || scan+skipWindow > len(nw) {
+		return false
+	}
+	const lo7 = 0x7f7f7f7f7f7f7f7f
+	a, b := old[o:o+skipWindow], nw[scan:scan+skipWindow]
+	miss := 0
+	for i := 0; i < skipWindow; i += 8 {
+		x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:])
+		// High bit of each byte set where that byte of x is non-zero.
+		nz := ((x & lo7) + lo7 | x) &^ lo7
+		miss += bits.OnesCount64(nz)
+	}
+	return miss <= maxMiss
 }
 
 // commonPrefix returns the length of the common prefix of a and b.
@@ -131,7 +188,17 @@ func (m *matcher) scan(nw []byte, emit func(run), stop func() bool) {
 			if polls++; polls&0xffff == 0 && stop() {
 				return
 			}
-			pos, length = m.search(nw[scan:])
+			if m.maxMiss > 0 && goodOffset(old, nw, scan+lastOffset, scan, m.maxMiss) {
+				// Keep oldScore the count of matches in scan:scsc.
+				if scsc <= scan {
+					scsc = scan + 1
+				} else if matches(scan) {
+					oldScore--
+				}
+				length = 0
+				continue
+			}
+			pos, length = m.next(nw, scan, scsc, lastOffset)
 			for ; scsc < scan+length; scsc++ {
 				if matches(scsc) {
 					oldScore++

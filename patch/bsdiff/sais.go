@@ -36,6 +36,27 @@ func sais[T symbol](t []T, sa []int32, k int) {
 	}
 	st := classify(t)
 	bkt := make([]int32, k)
+	// The layout costs 8 bytes per symbol and saves looking up suffix
+	// types while inducing. The alphabet of a recursion is at most half
+	// the text before it, so this is at most 2 bytes per byte of input.
+	var lay *layout
+	if k <= n {
+		lay = newLayout(t, st, k)
+	}
+	bucketEnds := func(t []T, bkt []int32) {
+		if lay != nil {
+			copy(bkt, lay.start[1:])
+			return
+		}
+		bucketEnds(t, bkt)
+	}
+	induce := func(t []T, sa, bkt []int32, st types) {
+		if lay != nil {
+			induceLayout(t, sa, bkt, lay)
+			return
+		}
+		induce(t, sa, bkt, st)
+	}
 
 	// Stage 1: sort the LMS substrings (from an LMS position up to and
 	// including the next one) by one round of induced sorting that starts
@@ -149,6 +170,72 @@ func induce[T symbol](t []T, sa []int32, bkt []int32, st types) {
 			c := t[j]
 			bkt[c]--
 			sa[bkt[c]] = int32(j)
+		}
+	}
+}
+
+// layout describes the buckets of an alphabet: bucket c is
+// sa[start[c]:start[c+1]], its L-type suffixes first, then from bound[c]
+// the S-type ones.
+type layout struct {
+	start []int32 // k+1
+	bound []int32 // k
+}
+
+func newLayout[T symbol](t []T, st types, k int) *layout {
+	lay := &layout{start: make([]int32, k+1), bound: make([]int32, k)}
+	for i, c := range t {
+		lay.start[int(c)+1]++
+		if !st.s(i) {
+			lay.bound[c]++
+		}
+	}
+	for c := range k {
+		lay.start[c+1] += lay.start[c]
+		lay.bound[c] += lay.start[c]
+	}
+	return lay
+}
+
+// induceLayout is induce without suffix types: scanning bucket c, the
+// suffix at i is L-type if i < bound[c], and the one before it, j, has the
+// same type if t[j] == c, else L-type if t[j] > c. Only t[j] is looked up
+// at random.
+func induceLayout[T symbol](t []T, sa []int32, bkt []int32, lay *layout) {
+	n := len(t)
+	copy(bkt, lay.start)
+	c := t[n-1]
+	sa[bkt[c]] = int32(n - 1)
+	bkt[c]++
+	cur := 0
+	for i := 0; i < n; i++ {
+		for int32(i) >= lay.start[cur+1] {
+			cur++
+		}
+		p := sa[i]
+		if p <= 0 {
+			continue
+		}
+		j := p - 1
+		if c := t[j]; int(c) > cur || (int(c) == cur && int32(i) < lay.bound[cur]) {
+			sa[bkt[c]] = j
+			bkt[c]++
+		}
+	}
+	copy(bkt, lay.start[1:])
+	cur = len(lay.bound) - 1
+	for i := n - 1; i >= 0; i-- {
+		for int32(i) < lay.start[cur] {
+			cur--
+		}
+		p := sa[i]
+		if p <= 0 {
+			continue
+		}
+		j := p - 1
+		if c := t[j]; int(c) < cur || (int(c) == cur && int32(i) >= lay.bound[cur]) {
+			bkt[c]--
+			sa[bkt[c]] = j
 		}
 	}
 }

@@ -1,0 +1,123 @@
+package patch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tufup-go/tufup/internal/fsutil"
+	"github.com/tufup-go/tufup/patch/bsdiff"
+)
+
+// ApplyChain applies the BSDIFF40 patches in order, the first to baseTar,
+// each next one to what the previous one produced, and writes the last
+// result to outTar if and only if its size and SHA-256 are want's (tufup's
+// tar_size and tar_hash of the last patch). Intermediate results are
+// temporary files next to outTar, removed before returning; the final one is
+// hashed while it is written, flushed and renamed into place, so on any
+// failure nothing new is left at outTar (a file already there stays as it
+// was). Memory use is constant, whatever the sizes.
+func ApplyChain(ctx context.Context, baseTar string, patches []string, outTar string, want TarInfo) error {
+	if len(patches) == 0 {
+		return fmt.Errorf("apply patch chain to %s: no patches", baseTar)
+	}
+	if want.Size < 0 || len(want.SHA256) != 64 {
+		return fmt.Errorf("apply patch chain to %s: expected size %d and sha256 %q are not a valid target", baseTar, want.Size, want.SHA256)
+	}
+	dir := filepath.Dir(outTar)
+	in := baseTar
+	// Each intermediate is removed once the next step has read it, so a
+	// long chain needs the disk space of two tars, not one per patch.
+	removeIn := func() {
+		if in != baseTar {
+			os.Remove(in)
+		}
+	}
+	defer func() { removeIn() }()
+	for i, p := range patches[:len(patches)-1] {
+		tmp, err := os.CreateTemp(dir, "."+filepath.Base(outTar)+".step*")
+		if err != nil {
+			return fmt.Errorf("apply patch chain: %w", err)
+		}
+		err = applyOne(ctx, in, p, tmp)
+		if cerr := tmp.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("apply patch %d of %d (%s) to %s: %w", i+1, len(patches), p, in, err)
+		}
+		removeIn()
+		in = tmp.Name()
+	}
+	last := patches[len(patches)-1]
+	err := fsutil.WriteFrom(outTar, 0o644, func(w io.Writer) error {
+		h := NewHasher()
+		if err := applyOne(ctx, in, last, io.MultiWriter(w, h)); err != nil {
+			return err
+		}
+		if got := h.Info(); got.Size != want.Size || !strings.EqualFold(got.SHA256, want.SHA256) {
+			return fmt.Errorf("%w: got %d bytes with sha256 %s, want %d bytes with sha256 %s",
+				ErrChainMismatch, got.Size, got.SHA256, want.Size, want.SHA256)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("apply patch %d of %d (%s) to %s: %w", len(patches), len(patches), last, in, err)
+	}
+	return nil
+}
+
+// ErrChainMismatch is wrapped by ApplyChain's error when the patches applied
+// cleanly but the result is not the expected tar.
+var ErrChainMismatch = errors.New("patched tar does not match the expected size and hash")
+
+// applyOne writes what patchPath turns oldPath into to w.
+func applyOne(ctx context.Context, oldPath, patchPath string, w io.Writer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	old, oldSize, err := openFile(oldPath)
+	if err != nil {
+		return err
+	}
+	defer old.Close()
+	p, pSize, err := openFile(patchPath)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	_, err = bsdiff.Apply(old, oldSize, p, pSize, ctxWriter{ctx, w})
+	return err
+}
+
+func openFile(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
+}
+
+// ctxWriter stops a long apply when ctx is done: Apply writes in bounded
+// chunks, so it notices within one.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
