@@ -14,6 +14,8 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/tufup-go/tufup/patch"
 )
 
 func TestInitPublishesVersionOneOfEveryRole(t *testing.T) {
@@ -145,11 +147,11 @@ func TestAddThreeReleases(t *testing.T) {
 			t.Errorf("%s patch custom %v", v, pc)
 		}
 		base := filepath.Join(tmp, prev+".tar")
-		if _, err := patchGunzip(ctx, filepath.Join(r.TargetsDir(), "demoapp-"+prev+".tar.gz"), base); err != nil {
+		if _, err := patch.Gunzip(ctx, filepath.Join(r.TargetsDir(), "demoapp-"+prev+".tar.gz"), base, maxTarSize); err != nil {
 			t.Fatal(err)
 		}
 		newTar := filepath.Join(tmp, v+".tar")
-		info, err := patchGunzip(ctx, filepath.Join(r.TargetsDir(), "demoapp-"+v+".tar.gz"), newTar)
+		info, err := patch.Gunzip(ctx, filepath.Join(r.TargetsDir(), "demoapp-"+v+".tar.gz"), newTar, maxTarSize)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +159,7 @@ func TestAddThreeReleases(t *testing.T) {
 			t.Errorf("%s: patch custom %v, tar is %+v", v, pc, info)
 		}
 		out := filepath.Join(tmp, v+".out")
-		if err := patchApplyChain(ctx, base, []string{filepath.Join(r.TargetsDir(), "demoapp-"+v+".patch")}, out, info); err != nil {
+		if err := patch.ApplyChain(ctx, base, []string{filepath.Join(r.TargetsDir(), "demoapp-"+v+".patch")}, out, info); err != nil {
 			t.Errorf("%s: %v", v, err)
 		}
 	}

@@ -274,6 +274,11 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 	return r.commit(c)
 }
 
+// maxTarSize bounds what an archive of the repository may decompress to.
+// The archives are the publisher's own, so the bound is generous: it only
+// keeps a damaged one from filling the disk.
+const maxTarSize = 256 << 30
+
 // makePatch writes the BSDIFF40 patch between the uncompressed tars of two
 // archives and returns the new tar's size and hash.
 func makePatch(ctx context.Context, oldArchive, newArchive, patchPath, tmpDir string) (patch.TarInfo, error) {
@@ -284,10 +289,10 @@ func makePatch(ctx context.Context, oldArchive, newArchive, patchPath, tmpDir st
 	newTar := filepath.Join(tmpDir, "new.tar")
 	defer os.Remove(oldTar)
 	defer os.Remove(newTar)
-	if _, err := patchGunzip(ctx, oldArchive, oldTar); err != nil {
+	if _, err := patch.Gunzip(ctx, oldArchive, oldTar, maxTarSize); err != nil {
 		return patch.TarInfo{}, err
 	}
-	info, err := patchGunzip(ctx, newArchive, newTar)
+	info, err := patch.Gunzip(ctx, newArchive, newTar, maxTarSize)
 	if err != nil {
 		return patch.TarInfo{}, err
 	}

@@ -354,19 +354,20 @@ func (v *verifier) checkPatch(tmp string, base, rel *Release, targets map[string
 	out := filepath.Join(tmp, "out.tar")
 	defer os.Remove(baseTar)
 	defer os.Remove(out)
-	if _, err := patchGunzip(v.ctx, filepath.Join(tdir, base.Archive), baseTar); err != nil {
+	if _, err := patch.Gunzip(v.ctx, filepath.Join(tdir, base.Archive), baseTar, maxTarSize); err != nil {
 		return fmt.Errorf("cannot unpack base archive %s: %w", base.Archive, err)
 	}
-	if err := patchApplyChain(v.ctx, baseTar, []string{filepath.Join(tdir, rel.Patch)}, out, want); err != nil {
+	if err := patch.ApplyChain(v.ctx, baseTar, []string{filepath.Join(tdir, rel.Patch)}, out, want); err != nil {
 		return fmt.Errorf("applied to %s it does not give the tar of %s: %w", base.Archive, rel.Version, err)
 	}
 	if rel.Archive != "" {
-		info, err := patchGunzip(v.ctx, filepath.Join(tdir, rel.Archive), out)
+		// The patch's tar_size bounds the archive's tar: more is a mismatch.
+		info, err := patch.Gunzip(v.ctx, filepath.Join(tdir, rel.Archive), out, want.Size)
 		if err != nil {
-			return fmt.Errorf("cannot unpack %s: %w", rel.Archive, err)
+			return fmt.Errorf("the tar inside %s does not match tar_size/tar_hash: %w", rel.Archive, err)
 		}
 		if info != want {
-			return fmt.Errorf("tar_hash/tar_size (%s, %d bytes) do not match the tar inside %s (%s, %d bytes)", want.SHA256, want.Size, rel.Archive, info.SHA256, info.Size)
+			return fmt.Errorf("the tar inside %s does not match tar_size/tar_hash: it is %d bytes with sha256 %s, the patch gives %d bytes with sha256 %s", rel.Archive, info.Size, info.SHA256, want.Size, want.SHA256)
 		}
 	}
 	return nil

@@ -118,6 +118,14 @@ func TestVerifyFindsEveryProblem(t *testing.T) {
 			}
 			rehash(t, r, "demoapp-1.2.0.patch")
 		}, []string{"demoapp-1.2.0.patch (targets): applied to demoapp-1.1.0.tar.gz"}, 0},
+		{"archive that is not the patch's result", func(t *testing.T, r *Repo) {
+			dst := filepath.Join(r.TargetsDir(), "demoapp-1.2.0.tar.gz")
+			os.Remove(dst)
+			if _, err := patch.WriteArchive(context.Background(), bundle("2.0.0a1"), dst); err != nil {
+				t.Fatal(err)
+			}
+			rehash(t, r, "demoapp-1.2.0.tar.gz")
+		}, []string{"demoapp-1.2.0.patch (targets): the tar inside demoapp-1.2.0.tar.gz does not match tar_size/tar_hash"}, 0},
 		{"unsigned change of targets.json", func(t *testing.T, r *Repo) {
 			p := filepath.Join(r.MetadataDir(), "targets.json")
 			data := strings.Replace(string(readFile(t, p)), `"required": false`, `"required": true`, 1)
