@@ -1,6 +1,8 @@
 package repo
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -199,5 +201,38 @@ print(priv(sys.argv[1], password="py secret")["keyid"])
 	}
 	if _, err := ReadPrivateKey(filepath.Join(dir, "pykey"), (&fixedPassword{pw: "nope"}).get); !errors.Is(err, ErrWrongPassword) {
 		t.Errorf("wrong password: %v", err)
+	}
+}
+
+// Python's securesystemslib, which python-tuf clients use, computes the same
+// canonical bytes and accepts every signature we write, non-ASCII custom
+// metadata included; and the files are what Python's json.dumps writes.
+func TestPythonVerifiesOurSignatures(t *testing.T) {
+	py := python(t)
+	r := initRepo(t, Options{}, nil)
+	if err := r.Add(context.Background(), "1.0.0", bundle("1.0.0"), AddOptions{Meta: json.RawMessage(`{"changes": ["caf\u00e9 \ud83d\ude00 <&>"], "n": -3}`)}); err != nil {
+		t.Fatal(err)
+	}
+	script := `
+import json, sys
+from securesystemslib import formats, keys
+meta = sys.argv[1]
+root = json.load(open(meta + "/root.json"))["signed"]
+for role in ("root", "targets", "snapshot", "timestamp"):
+    doc = json.load(open(meta + "/" + role + ".json"))
+    data = formats.encode_canonical(doc["signed"]).encode("utf-8")
+    good = 0
+    for sig in doc["signatures"]:
+        k = dict(root["keys"][sig["keyid"]], keyid=sig["keyid"])
+        good += keys.verify_signature(k, sig, data)
+    same = json.dumps(doc, indent=1, sort_keys=True) == open(meta + "/" + role + ".json").read()
+    print(role, good, len(doc["signatures"]), same)
+cfg = sys.argv[2]
+print("config", json.dumps(json.load(open(cfg)), indent=4, sort_keys=True) == open(cfg).read())
+`
+	out := runPython(t, py, script, r.MetadataDir(), filepath.Join(r.dir, ConfigFile))
+	// "True": each file is byte for byte what Python's json.dumps writes.
+	if want := "root 1 1 True\ntargets 1 1 True\nsnapshot 1 1 True\ntimestamp 1 1 True\nconfig True"; out != want {
+		t.Errorf("python verification:\n%s\nwant:\n%s", out, want)
 	}
 }
