@@ -299,7 +299,7 @@ func (v *verifier) targets(targets map[string]*metadata.TargetFiles) {
 		if !good[rel.Patch] || !good[base.Archive] {
 			continue // already reported
 		}
-		if err := v.checkPatch(tmp, base, &rel, targets); err != nil {
+		if err := v.checkPatch(tmp, base, &rel, targets, good[rel.Archive]); err != nil {
 			v.fail(ppath, RoleTargets, "%v", err)
 			continue
 		}
@@ -338,9 +338,9 @@ func (v *verifier) customShapes(rels []Release, targets map[string]*metadata.Tar
 }
 
 // checkPatch applies rel's patch to base's tar and checks the result
-// against the patch's tar_hash/tar_size, and that rel's own archive holds
-// that same tar.
-func (v *verifier) checkPatch(tmp string, base, rel *Release, targets map[string]*metadata.TargetFiles) error {
+// against the patch's tar_hash/tar_size, and that rel's own archive (when
+// its file matched its metadata) holds that same tar.
+func (v *verifier) checkPatch(tmp string, base, rel *Release, targets map[string]*metadata.TargetFiles, archiveGood bool) error {
 	tufup, _, err := splitCustom(targets[rel.Patch].Custom)
 	if err != nil {
 		return err
@@ -360,7 +360,7 @@ func (v *verifier) checkPatch(tmp string, base, rel *Release, targets map[string
 	if err := patch.ApplyChain(v.ctx, baseTar, []string{filepath.Join(tdir, rel.Patch)}, out, want); err != nil {
 		return fmt.Errorf("applied to %s it does not give the tar of %s: %w", base.Archive, rel.Version, err)
 	}
-	if rel.Archive != "" {
+	if rel.Archive != "" && archiveGood { // a bad archive is reported already
 		// The patch's tar_size bounds the archive's tar: more is a mismatch.
 		info, err := patch.Gunzip(v.ctx, filepath.Join(tdir, rel.Archive), out, want.Size)
 		if err != nil {
