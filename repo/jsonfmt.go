@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -103,9 +102,4 @@ func walkNumbers(v any, path string) error {
 		}
 	}
 	return nil
-}
-
-// indentLines prefixes every line of s with prefix (for multi-line messages).
-func indentLines(s, prefix string) string {
-	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }

@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -171,5 +170,3 @@ func (kr *keyring) describe(id, pubHex string) string {
 	}
 	return strings.Join(names, "/") + " (" + shortID(id) + ")"
 }
-
-func pubHexOf(b []byte) string { return hex.EncodeToString(b) }

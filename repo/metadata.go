@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -396,5 +395,3 @@ func shortID(id string) string {
 	}
 	return id
 }
-
-func bytesEqual(a, b []byte) bool { return bytes.Equal(a, b) }

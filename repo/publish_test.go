@@ -692,3 +692,29 @@ func TestReplaceKeyKeepsThresholdsReachable(t *testing.T) {
 		t.Error("files changed")
 	}
 }
+
+// A run cut off between writing snapshot.json and timestamp.json leaves a
+// timestamp pointing at the old snapshot; the next run repairs it.
+func TestInterruptedPublishIsRepairedByTheNextRun(t *testing.T) {
+	r := initRepo(t, Options{}, nil)
+	ts := readFile(t, filepath.Join(r.MetadataDir(), "timestamp.json"))
+	if err := r.Add(context.Background(), "1.0.0", bundle("1.0.0"), AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(r.MetadataDir(), "timestamp.json"), ts, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := readFile(t, filepath.Join(r.MetadataDir(), "root.json"))
+	if _, _, err := clientView(r.MetadataDir(), root, time.Now()); err == nil {
+		t.Fatal("client accepted a timestamp naming an older snapshot")
+	}
+	r2, err := Open(r.dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.SetRollout("1.0.0", 100); err != nil { // changes nothing in targets
+		t.Fatal(err)
+	}
+	mustClientView(t, r.MetadataDir(), root)
+	mustVerify(t, r2, nil)
+}

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -252,13 +253,12 @@ func (r *Repo) commit(c *change) (err error) {
 				c.forced[RoleTargets] = true
 			}
 		case RoleSnapshot:
-			if changed[RoleTargets] {
-				c.next.snapshot.Signed.Meta[roleFileName(RoleTargets)] = metadata.MetaFile(c.next.targets.Signed.Version)
-			}
+			// Always point at the current version, not only after a change
+			// here: a run interrupted between two writes is then repaired
+			// by the next one.
+			pointTo(c.next.snapshot.Signed.Meta, RoleTargets, c.next.targets.Signed.Version)
 		case RoleTimestamp:
-			if changed[RoleSnapshot] {
-				c.next.timestamp.Signed.Meta[roleFileName(RoleSnapshot)] = metadata.MetaFile(c.next.snapshot.Signed.Version)
-			}
+			pointTo(c.next.timestamp.Signed.Meta, RoleSnapshot, c.next.snapshot.Signed.Version)
 		}
 		nf := c.next.get(role)
 		isChanged := old == nil || c.forced[role] || role == c.loaded
@@ -271,7 +271,7 @@ func (r *Repo) commit(c *change) (err error) {
 			if err != nil {
 				return fmt.Errorf("encode %s metadata: %w", role, err)
 			}
-			isChanged = !bytesEqual(a, b)
+			isChanged = !bytes.Equal(a, b)
 		}
 		if !isChanged {
 			continue
@@ -330,6 +330,15 @@ func (r *Repo) commit(c *change) (err error) {
 		r.printf("removed %s", r.rel(path))
 	}
 	return nil
+}
+
+// pointTo makes a snapshot or timestamp meta entry name a role's version,
+// keeping the entry as it is when it already does.
+func pointTo(meta map[string]*metadata.MetaFiles, role string, version int64) {
+	name := roleFileName(role)
+	if mf := meta[name]; mf == nil || mf.Version != version {
+		meta[name] = metadata.MetaFile(version)
+	}
 }
 
 // signRole signs nf with every available key its root(s) name, and reports
@@ -570,7 +579,7 @@ func (r *Repo) writeConfig(cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if cur, err := os.ReadFile(path); err == nil && bytesEqual(cur, data) {
+	if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, data) {
 		r.cfg = cfg
 		return nil
 	}

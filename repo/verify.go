@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha512"
 	"encoding/hex"
@@ -143,7 +144,7 @@ func (v *verifier) rootChain(trustedData []byte, trustedName string) *metadata.M
 	rootPath := filepath.Join(meta, roleFileName(RoleRoot))
 	if data, err := readMetadataFile(rootPath); err != nil {
 		v.fail(rootPath, RoleRoot, "%v", err)
-	} else if !bytesEqual(data, curData) {
+	} else if !bytes.Equal(data, curData) {
 		v.fail(rootPath, RoleRoot, "differs from %s, the newest root version clients reach", rootFileName(cur.Signed.Version))
 	}
 	if !cur.Signed.Expires.After(v.now) {
@@ -391,7 +392,7 @@ func checkOtherHashes(path string, tf *metadata.TargetFiles) error {
 			if err != nil {
 				return err
 			}
-			if got := h.Sum(nil); !bytesEqual(got, want) {
+			if got := h.Sum(nil); !bytes.Equal(got, want) {
 				return fmt.Errorf("sha512 is %s, metadata says %s", hex.EncodeToString(got), hex.EncodeToString(want))
 			}
 		default:

@@ -134,14 +134,23 @@ func TestVerifyFindsEveryProblem(t *testing.T) {
 			}
 		}, []string{"repository/metadata/targets.json (targets): not signed to threshold by the keys root v1 gives targets: 0 of 1 valid"}, 0},
 		{"snapshot names another targets version", func(t *testing.T, r *Repo) {
-			c, err := r.begin()
+			// Signed by the snapshot key, as a buggy tool would write it.
+			s, err := loadRoles(r.MetadataDir())
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer c.done()
-			c.next.snapshot.Signed.Meta["targets.json"].Version = 2
-			c.forced[RoleSnapshot] = true
-			if err := r.commit(c); err != nil {
+			s.snapshot.Signed.Meta["targets.json"].Version = 2
+			f := s.get(RoleSnapshot)
+			payload, _ := f.signedBytes()
+			id := roleIDs(&s.root.Signed, RoleSnapshot)[0]
+			k, err := r.keys.find(s.root.Signed.Keys[id].Value.PublicKey)
+			if err != nil || k == nil {
+				t.Fatalf("snapshot key: %v", err)
+			}
+			f.setSignatures(nil)
+			addSignature(f, payload, id, k)
+			data, _ := f.marshal()
+			if err := os.WriteFile(filepath.Join(r.MetadataDir(), "snapshot.json"), data, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}, []string{"snapshot.json (snapshot): meta says targets.json v2, but targets.json is v4"}, 0},
