@@ -1,0 +1,268 @@
+// Command launcher keeps an installed app up to date and starts it. The
+// desktop shortcut points here. Each start it checks the app's TUF
+// repository (within a short time budget), installs a newer release side by
+// side, atomically switches to it, and starts the app with the arguments it
+// was given.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tufup-go/tufup/fetch"
+	"github.com/tufup-go/tufup/launcher"
+)
+
+// version is set at build time: go build -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+// Exit codes of the launcher itself; once the app runs, the app's own exit
+// code is passed on.
+const (
+	exitError = 1 // the launcher could not do what was asked
+	exitUsage = 2 // bad flags or config
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type options struct {
+	version, help, rollback, status, paths, noUpdate, updateOnly, verbose, json bool
+	channel                                                                     string
+}
+
+func newFlagSet(o *options) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("launcher", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.BoolVar(&o.version, "version", false, "print the launcher's version and exit")
+	fs.BoolVar(&o.help, "help", false, "print this help and exit")
+	fs.BoolVar(&o.status, "status", false, "print installed versions, current, held back, last check, channel and URLs, then exit")
+	fs.BoolVar(&o.json, "json", false, "with --status or --paths: print JSON")
+	fs.BoolVar(&o.paths, "paths", false, "print where the launcher's files, versions and state live, then exit")
+	fs.BoolVar(&o.rollback, "rollback", false, "switch back to the previous installed version, hold the current one back, and start the app")
+	fs.StringVar(&o.channel, "channel", "", "install pre-releases up to this level: stable, rc, beta or alpha (overrides launcher.json)")
+	fs.BoolVar(&o.noUpdate, "no-update", false, "start the installed version without checking for updates")
+	fs.BoolVar(&o.updateOnly, "update-only", false, "check for updates and install them, without starting the app")
+	fs.BoolVar(&o.verbose, "verbose", false, "also print the log on stderr")
+	return fs
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := newFlagSet(&o)
+	fs.SetOutput(io.Discard)
+	own, appArgs := splitArgs(fs, args)
+	if err := fs.Parse(own); err != nil {
+		fmt.Fprintf(stderr, "launcher: %v\nRun 'launcher --help' for usage.\n", err)
+		return exitUsage
+	}
+	switch {
+	case o.help:
+		usage(stdout, fs)
+		return 0
+	case o.version:
+		fmt.Fprintf(stdout, "launcher %s\n", version)
+		return 0
+	}
+
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "launcher: cannot find its own executable: %v\n", err)
+		return exitError
+	}
+	lopts := launcher.Options{ConfigDir: filepath.Dir(exe), Version: version, Channel: o.channel}
+	if o.verbose {
+		lopts.Stderr = stderr
+	}
+	if isTerminal(stderr) && !o.status && !o.paths {
+		lopts.Progress = fetch.ProgressBar(stderr)
+	}
+	l, err := launcher.Open(lopts)
+	if err != nil {
+		fmt.Fprintf(stderr, "launcher: %v\n", err)
+		return exitUsage
+	}
+	defer l.Close()
+
+	switch {
+	case o.paths:
+		return printPaths(stdout, l, exe, o.json)
+	case o.status:
+		return printStatus(stdout, stderr, l, o.json)
+	}
+
+	if err := l.StartLog(); err != nil {
+		// A log that cannot be written must not keep the app from starting.
+		fmt.Fprintf(stderr, "launcher: %v (continuing without a log)\n", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	if o.rollback {
+		to, err := l.Rollback(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "launcher: %v\n", err)
+			return exitError
+		}
+		fmt.Fprintf(stderr, "launcher: rolled back to %s\n", to)
+	}
+	if o.noUpdate || o.rollback {
+		l.DisableUpdate()
+	}
+	if o.updateOnly {
+		if err := l.UpdateNow(ctx); err != nil {
+			fmt.Fprintf(stderr, "launcher: %v\n", err)
+			return exitError
+		}
+		return 0
+	}
+	app, err := l.Prepare(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "launcher: %v\n", err)
+		return exitError
+	}
+	stop()
+	code, err := l.Start(context.Background(), app, appArgs)
+	if err != nil {
+		fmt.Fprintf(stderr, "launcher: %v\n", err)
+	}
+	return code
+}
+
+// splitArgs separates the launcher's own flags from the app's arguments.
+// The launcher's flags are recognised anywhere before "--"; everything else
+// goes to the app unchanged and in order, and everything after "--" goes to
+// the app even if it looks like a launcher flag.
+func splitArgs(fs *pflag.FlagSet, args []string) (own, app []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return own, append(app, args[i+1:]...)
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		f := fs.Lookup(name)
+		if !strings.HasPrefix(a, "--") || f == nil {
+			app = append(app, a)
+			continue
+		}
+		own = append(own, a)
+		if f.Value.Type() != "bool" && !hasValue && i+1 < len(args) {
+			i++
+			own = append(own, args[i])
+		}
+	}
+	return own, app
+}
+
+func usage(w io.Writer, fs *pflag.FlagSet) {
+	fmt.Fprintf(w, `Usage: launcher [launcher flags] [app arguments]
+
+Keeps the app installed next to it up to date and starts it. Each start it
+checks the app's update repository (TUF-verified, within check_timeout),
+installs a newer release into versions/<version>/ side by side, switches the
+"current" pointer atomically, and starts the app. Arguments that are not the
+launcher's own flags are passed to the app unchanged; put them after "--" to
+pass flags with the same names as the launcher's.
+
+Launcher flags:
+%s
+Configuration: launcher.json and root.json, next to the launcher's executable.
+  app_name, metadata_url, targets_url, entry (required); channel, keep_versions,
+  update, check_timeout, idle_timeout, headers, data_dir, probation_starts,
+  probation_failures, probation_window, self_update, console (optional).
+  See docs/launcher-json.md for every key.
+
+Exit codes: the app's own exit code once it runs; 1 when the launcher fails
+(nothing installed and no network, rollback without a previous version);
+2 for bad flags or a bad launcher.json.
+`, fs.FlagUsages())
+}
+
+func printPaths(w io.Writer, l *launcher.Launcher, exe string, asJSON bool) int {
+	d := l.Dir()
+	paths := []struct{ Name, Path string }{
+		{"launcher", exe},
+		{"config", filepath.Join(filepath.Dir(exe), launcher.ConfigFile)},
+		{"trusted root", filepath.Join(filepath.Dir(exe), launcher.RootFile)},
+		{"install dir", d.Root()},
+		{"current pointer", filepath.Join(d.Root(), "current")},
+		{"versions", d.Versions()},
+		{"state", d.State()},
+		{"metadata cache", d.Metadata()},
+		{"downloads", d.Downloads()},
+		{"log", d.Log()},
+	}
+	if asJSON {
+		m := map[string]string{}
+		for _, p := range paths {
+			m[strings.ReplaceAll(p.Name, " ", "_")] = p.Path
+		}
+		return writeJSON(w, m)
+	}
+	for _, p := range paths {
+		fmt.Fprintf(w, "%-16s %s\n", p.Name+":", p.Path)
+	}
+	return 0
+}
+
+func printStatus(stdout, stderr io.Writer, l *launcher.Launcher, asJSON bool) int {
+	s, err := l.Status()
+	if err != nil {
+		fmt.Fprintf(stderr, "launcher: %v\n", err)
+		return exitError
+	}
+	if asJSON {
+		return writeJSON(stdout, s)
+	}
+	fmt.Fprintf(stdout, "app:          %s (launcher %s)\n", s.App, s.LauncherVersion)
+	fmt.Fprintf(stdout, "install dir:  %s\n", s.InstallDir)
+	fmt.Fprintf(stdout, "channel:      %s\n", s.Channel)
+	fmt.Fprintf(stdout, "metadata url: %s\n", s.MetadataURL)
+	fmt.Fprintf(stdout, "targets url:  %s\n", s.TargetsURL)
+	cur := s.Current
+	if s.CurrentError != "" {
+		cur = "(" + s.CurrentError + ")"
+	}
+	fmt.Fprintf(stdout, "current:      %s\n", cur)
+	fmt.Fprintf(stdout, "installed:    %s\n", strings.Join(s.Installed, ", "))
+	for v, why := range s.HeldBack {
+		fmt.Fprintf(stdout, "held back:    %s (%s)\n", v, why)
+	}
+	if s.LastCheck != nil {
+		line := s.LastCheck.Result
+		if s.LastCheck.Error != "" {
+			line += ": " + s.LastCheck.Error
+		}
+		fmt.Fprintf(stdout, "last check:   %s, %s\n", s.LastCheck.Time.Local().Format("2006-01-02 15:04:05"), line)
+	} else {
+		fmt.Fprintf(stdout, "last check:   never\n")
+	}
+	if p := s.Probation; p != nil {
+		fmt.Fprintf(stdout, "probation:    %s, %d starts, %d failed\n", p.Version, p.Starts, p.Failures)
+	}
+	if meta, ok := s.UserMeta[s.Current]; ok {
+		fmt.Fprintf(stdout, "release info: %s\n", meta)
+	}
+	return 0
+}
+
+func writeJSON(w io.Writer, v any) int {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return exitError
+	}
+	return 0
+}

@@ -1,0 +1,300 @@
+package launcher
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tufup-go/tufup/versions"
+)
+
+// ConfigFile is the name of the launcher's configuration file, read from the
+// folder of the launcher's executable.
+const ConfigFile = "launcher.json"
+
+// RootFile is the trusted root metadata shipped next to the launcher.
+const RootFile = "root.json"
+
+// Config is launcher.json. Every key is documented in docs/launcher-json.md;
+// a test keeps the two in step.
+type Config struct {
+	// AppName is the name in the repository's target names (<app>-<version>.tar.gz).
+	AppName string `json:"app_name"`
+	// MetadataURL is the base URL of the TUF metadata (http, https or file).
+	MetadataURL string `json:"metadata_url"`
+	// TargetsURL is the base URL of the archives and patches.
+	TargetsURL string `json:"targets_url"`
+	// Entry is the app's executable, relative to a version folder: one path
+	// for every OS, or an object keyed by GOOS with an optional "default".
+	Entry Entry `json:"entry"`
+	// Channel is the newest kind of pre-release to install: stable, rc,
+	// beta or alpha.
+	Channel string `json:"channel,omitempty"`
+	// KeepVersions is how many versions stay installed (at least 2: the
+	// current and the previous, for rollback).
+	KeepVersions int `json:"keep_versions,omitempty"`
+	// Update is the update policy: "on-start" checks at every start,
+	// "never" only starts the installed version.
+	Update string `json:"update,omitempty"`
+	// CheckTimeout bounds the update check at start, so an unreachable or
+	// silent server never delays the app by more than this.
+	CheckTimeout Duration `json:"check_timeout,omitempty"`
+	// IdleTimeout aborts a download that receives no byte for this long.
+	IdleTimeout Duration `json:"idle_timeout,omitempty"`
+	// Headers are sent with every request (for instance an Authorization
+	// token); their values are never logged.
+	Headers map[string]string `json:"headers,omitempty"`
+	// DataDir is where versions and launcher state live; empty means next to
+	// the launcher. Placeholders: {userdata} (the OS's per-user application
+	// data folder) and {home}.
+	DataDir string `json:"data_dir,omitempty"`
+	// ProbationStarts is how many first starts of a new version are watched
+	// for crashes (0 turns probation off).
+	ProbationStarts *int `json:"probation_starts,omitempty"`
+	// ProbationFailures is how many of those starts may fail before the
+	// launcher rolls back by itself.
+	ProbationFailures int `json:"probation_failures,omitempty"`
+	// ProbationWindow is how long after start an exit counts as a failed
+	// start when the exit code is not 0.
+	ProbationWindow Duration `json:"probation_window,omitempty"`
+	// SelfUpdate lets the launcher replace its own executable with newer
+	// launcher releases published in the repository.
+	SelfUpdate bool `json:"self_update,omitempty"`
+	// Console keeps the console on Windows: the app inherits the launcher's
+	// console (for console apps).
+	Console bool `json:"console,omitempty"`
+}
+
+// Defaults for keys left out of launcher.json.
+const (
+	DefaultKeepVersions      = 2
+	DefaultCheckTimeout      = 5 * time.Second
+	DefaultIdleTimeout       = 30 * time.Second
+	DefaultProbationStarts   = 3
+	DefaultProbationFailures = 2
+	DefaultProbationWindow   = 10 * time.Second
+	UpdateOnStart            = "on-start"
+	UpdateNever              = "never"
+)
+
+// LoadConfig reads and checks a launcher.json file.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read launcher config: %w", err)
+	}
+	c, err := ParseConfig(b)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig decodes launcher.json, fills in defaults and checks every
+// value. Errors name the key at fault.
+func ParseConfig(b []byte) (Config, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return Config{}, fmt.Errorf("invalid JSON: %w", err)
+	}
+	known := make(map[string]bool)
+	for _, k := range ConfigKeys() {
+		known[k] = true
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var c Config
+	for _, k := range keys {
+		if !known[k] {
+			return Config{}, fmt.Errorf("unknown key %q", k)
+		}
+		// One key at a time, so a bad value is reported with its key.
+		one, _ := json.Marshal(map[string]json.RawMessage{k: raw[k]})
+		if err := json.Unmarshal(one, &c); err != nil {
+			var typeErr *json.UnmarshalTypeError
+			if errors.As(err, &typeErr) {
+				return Config{}, fmt.Errorf("key %q: expected %s, got JSON %s", k, typeErr.Type, typeErr.Value)
+			}
+			return Config{}, fmt.Errorf("key %q: %w", k, err)
+		}
+	}
+	if err := c.fillAndCheck(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// ConfigKeys lists every key launcher.json may hold.
+func ConfigKeys() []string {
+	t := reflect.TypeOf(Config{})
+	keys := make([]string, 0, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys = append(keys, name)
+	}
+	return keys
+}
+
+func (c *Config) fillAndCheck() error {
+	if c.AppName == "" {
+		return errors.New(`key "app_name" is required`)
+	}
+	if strings.ContainsAny(c.AppName, `/\ `) {
+		return fmt.Errorf(`key "app_name": %q is not a valid app name`, c.AppName)
+	}
+	for key, u := range map[string]*string{"metadata_url": &c.MetadataURL, "targets_url": &c.TargetsURL} {
+		if *u == "" {
+			return fmt.Errorf("key %q is required", key)
+		}
+		parsed, err := url.Parse(*u)
+		if err != nil {
+			return fmt.Errorf("key %q: %w", key, err)
+		}
+		switch parsed.Scheme {
+		case "http", "https", "file":
+		default:
+			return fmt.Errorf("key %q: %q must be an http, https or file URL", key, *u)
+		}
+		if !strings.HasSuffix(*u, "/") {
+			*u += "/"
+		}
+	}
+	if _, err := c.Entry.ForOS(runtime.GOOS); err != nil {
+		return err
+	}
+	if c.Channel == "" {
+		c.Channel = string(versions.Stable)
+	}
+	ch, err := versions.ParseChannel(c.Channel)
+	if err != nil {
+		return fmt.Errorf(`key "channel": %w`, err)
+	}
+	c.Channel = string(ch)
+	switch {
+	case c.KeepVersions == 0:
+		c.KeepVersions = DefaultKeepVersions
+	case c.KeepVersions < 2:
+		return fmt.Errorf(`key "keep_versions": %d is too few; the current and the previous version are always kept (minimum 2)`, c.KeepVersions)
+	}
+	switch c.Update {
+	case "":
+		c.Update = UpdateOnStart
+	case UpdateOnStart, UpdateNever:
+	default:
+		return fmt.Errorf(`key "update": %q is not one of "on-start", "never"`, c.Update)
+	}
+	for key, d := range map[string]*Duration{"check_timeout": &c.CheckTimeout, "idle_timeout": &c.IdleTimeout, "probation_window": &c.ProbationWindow} {
+		if *d < 0 {
+			return fmt.Errorf("key %q: negative duration %s", key, time.Duration(*d))
+		}
+	}
+	if c.CheckTimeout == 0 {
+		c.CheckTimeout = Duration(DefaultCheckTimeout)
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = Duration(DefaultIdleTimeout)
+	}
+	for name, value := range c.Headers {
+		if name == "" || strings.ContainsAny(name, " :\r\n") || strings.ContainsAny(value, "\r\n") {
+			return fmt.Errorf("key \"headers\": invalid header %q", name)
+		}
+	}
+	if c.ProbationStarts == nil {
+		n := DefaultProbationStarts
+		c.ProbationStarts = &n
+	}
+	if *c.ProbationStarts < 0 {
+		return fmt.Errorf(`key "probation_starts": %d is negative`, *c.ProbationStarts)
+	}
+	if c.ProbationFailures == 0 {
+		c.ProbationFailures = min(DefaultProbationFailures, max(*c.ProbationStarts, 1))
+	}
+	if c.ProbationFailures < 1 || (*c.ProbationStarts > 0 && c.ProbationFailures > *c.ProbationStarts) {
+		return fmt.Errorf(`key "probation_failures": %d must be between 1 and probation_starts (%d)`, c.ProbationFailures, *c.ProbationStarts)
+	}
+	if c.ProbationWindow == 0 {
+		c.ProbationWindow = Duration(DefaultProbationWindow)
+	}
+	return nil
+}
+
+// Entry is the app's executable inside a version folder.
+type Entry struct {
+	All   string
+	PerOS map[string]string
+}
+
+// ForOS returns the entry for an operating system (a GOOS value).
+func (e Entry) ForOS(goos string) (string, error) {
+	p := e.All
+	if e.PerOS != nil {
+		p = e.PerOS[goos]
+		if p == "" {
+			p = e.PerOS["default"]
+		}
+	}
+	if p == "" {
+		return "", fmt.Errorf(`key "entry": no entry point for %s`, goos)
+	}
+	clean := filepath.ToSlash(filepath.Clean(filepath.FromSlash(p)))
+	if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || clean == ".." || strings.HasPrefix(clean, "../") || filepath.VolumeName(p) != "" {
+		return "", fmt.Errorf(`key "entry": %q must be a path inside the version folder`, p)
+	}
+	return clean, nil
+}
+
+// UnmarshalJSON accepts a string or an object of GOOS -> path.
+func (e *Entry) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &e.All)
+	}
+	if err := json.Unmarshal(b, &e.PerOS); err != nil {
+		return fmt.Errorf(`key "entry": expected a path or an object of OS name to path: %w`, err)
+	}
+	return nil
+}
+
+// MarshalJSON writes the form that was read.
+func (e Entry) MarshalJSON() ([]byte, error) {
+	if e.PerOS != nil {
+		return json.Marshal(e.PerOS)
+	}
+	return json.Marshal(e.All)
+}
+
+// Duration is a time.Duration written in JSON as "5s", "1m30s" or a number
+// of seconds.
+type Duration time.Duration
+
+// UnmarshalJSON parses "5s" or 5.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return err
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var secs float64
+	if err := json.Unmarshal(b, &secs); err != nil {
+		return fmt.Errorf("expected a duration such as \"5s\" or a number of seconds, got %s", b)
+	}
+	*d = Duration(secs * float64(time.Second))
+	return nil
+}
+
+// MarshalJSON writes the duration as a string such as "5s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }

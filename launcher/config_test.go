@@ -1,0 +1,71 @@
+package launcher
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimal = `{"app_name": "myapp", "metadata_url": "https://u.example/metadata", "targets_url": "https://u.example/targets/", "entry": "myapp"}`
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := ParseConfig([]byte(minimal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Channel != "stable" || c.KeepVersions != 2 || c.Update != UpdateOnStart ||
+		time.Duration(c.CheckTimeout) != DefaultCheckTimeout || *c.ProbationStarts != DefaultProbationStarts ||
+		c.ProbationFailures != DefaultProbationFailures {
+		t.Fatalf("defaults not filled in: %+v", c)
+	}
+	if c.MetadataURL != "https://u.example/metadata/" {
+		t.Fatalf("metadata_url not given a trailing slash: %s", c.MetadataURL)
+	}
+}
+
+func TestConfigValues(t *testing.T) {
+	c, err := ParseConfig([]byte(`{"app_name": "myapp", "metadata_url": "file:///srv/m/", "targets_url": "file:///srv/t/",
+		"entry": {"windows": "myapp.exe", "default": "bin/myapp"}, "channel": "b", "check_timeout": 1.5,
+		"idle_timeout": "1m", "probation_starts": 0, "headers": {"Authorization": "Bearer x"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := c.Entry.ForOS("windows"); e != "myapp.exe" {
+		t.Errorf("windows entry %q", e)
+	}
+	if e, _ := c.Entry.ForOS("linux"); e != "bin/myapp" {
+		t.Errorf("default entry %q", e)
+	}
+	if c.Channel != "beta" || time.Duration(c.CheckTimeout) != 1500*time.Millisecond || time.Duration(c.IdleTimeout) != time.Minute || *c.ProbationStarts != 0 {
+		t.Errorf("values not read: %+v", c)
+	}
+}
+
+// Each bad config is refused with an error naming the key at fault.
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	cases := map[string]string{
+		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "chanel": "beta"}`:                               `"chanel"`,
+		`{"metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a"}`:                                                                  `"app_name"`,
+		`{"app_name": "a", "targets_url": "https://x/", "entry": "a"}`:                                                                               `"metadata_url"`,
+		`{"app_name": "a", "metadata_url": "ftp://x/", "targets_url": "https://x/", "entry": "a"}`:                                                   `"metadata_url"`,
+		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/"}`:                                                               `"entry"`,
+		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "../../bin/sh"}`:                                      `"entry"`,
+		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "/bin/sh"}`:                                           `"entry"`,
+		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "channel": "nightly"}`:                           `"channel"`,
+		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "keep_versions": 1}`:                             `"keep_versions"`,
+		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "keep_versions": "2"}`:                           `"keep_versions"`,
+		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "update": "always"}`:                             `"update"`,
+		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "check_timeout": "soon"}`:                        `"check_timeout"`,
+		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "probation_starts": 2, "probation_failures": 3}`: `"probation_failures"`,
+		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "headers": {"Bad Name": "x"}}`:                   `"headers"`,
+	}
+	for in, key := range cases {
+		_, err := ParseConfig([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("config %s\n  error %v, want one naming %s", in, err, key)
+		}
+	}
+	if _, err := ParseConfig([]byte(`{"app_name": `)); err == nil || !strings.Contains(err.Error(), "JSON") {
+		t.Errorf("broken JSON: %v", err)
+	}
+}

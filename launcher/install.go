@@ -1,0 +1,230 @@
+package launcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tufup-go/tufup/fetch"
+	"github.com/tufup-go/tufup/layout"
+	"github.com/tufup-go/tufup/patch"
+)
+
+// errPatch marks a failure of the patches themselves (as opposed to the
+// network or the disk): the full archive is tried instead, and the patches
+// are never tried again.
+var errPatch = errors.New("patch failed")
+
+// install carries out a plan: it rebuilds the release's tar (patches, or the
+// full archive), extracts it into a staging folder, moves that into
+// versions/, and flips the current pointer. The caller holds the lock.
+func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan, state *layout.State) error {
+	to := plan.To.String()
+	if _, err := os.Stat(l.dir.Version(to)); err == nil {
+		// A crash after the version was moved into place, before the
+		// pointer flip: the folder is complete, only the flip is missing.
+		l.log.Info("version already installed; finishing the update", "version", to)
+		return l.activate(plan, state)
+	}
+	start := time.Now()
+	out := l.cachedTar(to)
+	var err error
+	if len(plan.Patches) > 0 {
+		err = l.rebuildFromPatches(ctx, client, plan, out)
+		if errors.Is(err, errPatch) {
+			l.log.Warn("patch update failed; downloading the full archive", "error", err)
+			for _, p := range plan.Patches {
+				if !slices.Contains(state.FailedPatches, p.Name) {
+					state.FailedPatches = append(state.FailedPatches, p.Name)
+				}
+			}
+			// Remember the failure now: if this start dies, the next one
+			// must not try the same patches.
+			if err := l.dir.SaveState(*state); err != nil {
+				l.log.Warn("cannot save state", "error", err)
+			}
+			plan.Patches = nil
+			plan.WhyFull = "a patch failed"
+		}
+	}
+	if len(plan.Patches) == 0 {
+		err = l.rebuildFromArchive(ctx, client, plan, out)
+	}
+	if err != nil {
+		return err
+	}
+	crashPoint("verify")
+
+	staging, err := l.dir.NewStaging(to)
+	if err != nil {
+		return err
+	}
+	crashPoint("extract")
+	if err := patch.ExtractFile(ctx, out, staging); err != nil {
+		os.RemoveAll(staging)
+		return fmt.Errorf("extract %s: %w", to, err)
+	}
+	crashPoint("rename")
+	if err := l.dir.Add(staging, to); err != nil {
+		os.RemoveAll(staging)
+		return err
+	}
+	if err := l.activate(plan, state); err != nil {
+		return err
+	}
+	l.log.Info("updated", "from", plan.From, "to", to, "download_bytes", plan.DownloadSize(),
+		"took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// activate flips the pointer to the planned version, starts its probation
+// and removes what is no longer needed.
+func (l *Launcher) activate(plan *Plan, state *layout.State) error {
+	to := plan.To.String()
+	crashPoint("pointer")
+	if err := l.dir.SetCurrent(to); err != nil {
+		return err
+	}
+	if state.UserMeta == nil {
+		state.UserMeta = map[string]json.RawMessage{}
+	}
+	if len(plan.User) > 0 {
+		state.UserMeta[to] = plan.User
+	}
+	if n := *l.cfg.ProbationStarts; n > 0 && plan.From != "" {
+		state.Probation = &layout.Probation{Version: to, Previous: plan.From}
+	}
+	if err := l.dir.SaveState(*state); err != nil {
+		l.log.Warn("cannot save state", "error", err)
+	}
+	crashPoint("cleanup")
+	l.cleanup(state)
+	return nil
+}
+
+// rebuildFromPatches downloads the patch chain and applies it to the cached
+// tar of the current version, verifying the result against tar_hash.
+func (l *Launcher) rebuildFromPatches(ctx context.Context, client *fetch.Client, plan *Plan, out string) error {
+	var files []string
+	for _, t := range plan.Patches {
+		f, err := client.Download(ctx, t, l.dir.Downloads())
+		if err != nil {
+			return fmt.Errorf("download %s: %w", t.Name, err)
+		}
+		files = append(files, f)
+	}
+	crashPoint("download")
+	crashPoint("patch")
+	if err := patch.ApplyChain(ctx, l.cachedTar(plan.From), files, out, plan.Tar); err != nil {
+		if ctx.Err() != nil || isDiskError(err) {
+			return err
+		}
+		// Bad patch bytes were already excluded by their TUF hashes, so
+		// this is a base that differs from the publisher's: not worth a retry.
+		return fmt.Errorf("%w: %v", errPatch, err)
+	}
+	return nil
+}
+
+// rebuildFromArchive downloads the full archive and decompresses it.
+func (l *Launcher) rebuildFromArchive(ctx context.Context, client *fetch.Client, plan *Plan, out string) error {
+	f, err := client.Download(ctx, plan.Archive, l.dir.Downloads())
+	if err != nil {
+		return fmt.Errorf("download %s: %w", plan.Archive.Name, err)
+	}
+	crashPoint("download")
+	got, err := patch.Gunzip(ctx, f, out, maxTarSize(plan))
+	if err != nil {
+		return fmt.Errorf("decompress %s: %w", plan.Archive.Name, err)
+	}
+	if plan.Tar.SHA256 != "" && (got.SHA256 != plan.Tar.SHA256 || got.Size != plan.Tar.Size) {
+		os.Remove(out)
+		return fmt.Errorf("archive %s decompresses to a tar (sha256 %s, %d bytes) that differs from the signed tar_hash %s (%d bytes)",
+			plan.Archive.Name, got.SHA256, got.Size, plan.Tar.SHA256, plan.Tar.Size)
+	}
+	return nil
+}
+
+// maxTarSize bounds decompression: the signed tar size when the repository
+// tells it, otherwise a generous multiple of the signed archive length.
+func maxTarSize(plan *Plan) int64 {
+	if plan.Tar.Size > 0 {
+		return plan.Tar.Size
+	}
+	const maxRatio = 100
+	return max(plan.Archive.Length*maxRatio, 1<<20)
+}
+
+// cleanup keeps the configured number of versions (never the current or the
+// previous one), the cached tar of the current version only, and no
+// downloads that were installed. Nothing here may fail the update: folders
+// in use (Windows) are skipped and retried at a later start.
+func (l *Launcher) cleanup(state *layout.State) {
+	current, err := l.dir.Current()
+	if err != nil {
+		return
+	}
+	installed, err := l.dir.Installed()
+	if err != nil {
+		l.log.Warn("cleanup: cannot list versions", "error", err)
+		return
+	}
+	keep := keepSet(installed, current, l.cfg.KeepVersions)
+	for _, v := range installed {
+		if keep[v] {
+			continue
+		}
+		if err := l.dir.Remove(v); err != nil {
+			l.log.Warn("cleanup: version not removed, will retry at a later start", "version", v, "error", err)
+			continue
+		}
+		delete(state.UserMeta, v)
+		l.log.Info("removed old version", "version", v)
+	}
+	l.removeStale(l.dir.Cache(), func(name string) bool { return name != filepath.Base(l.cachedTar(current)) })
+	// Completed downloads are installed now; partial ones of newer
+	// releases are kept so that they resume.
+	l.removeStale(l.dir.Downloads(), func(name string) bool { return !strings.HasSuffix(name, ".part") })
+	if err := l.dir.SaveState(*state); err != nil {
+		l.log.Warn("cannot save state", "error", err)
+	}
+}
+
+func (l *Launcher) removeStale(dir string, stale func(string) bool) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if stale(e.Name()) {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				l.log.Warn("cleanup: cannot remove", "path", filepath.Join(dir, e.Name()), "error", err)
+			}
+		}
+	}
+}
+
+// keepSet chooses the versions to keep: the current one, the previous one
+// (the newest older than current), then the newest others up to keep.
+func keepSet(installed []string, current string, keep int) map[string]bool {
+	set := map[string]bool{current: true}
+	i := slices.Index(installed, current)
+	if i > 0 {
+		set[installed[i-1]] = true
+	}
+	for j := len(installed) - 1; j >= 0 && len(set) < keep; j-- {
+		set[installed[j]] = true
+	}
+	return set
+}
+
+func isDiskError(err error) bool {
+	var pe *os.PathError
+	return errors.As(err, &pe) || errors.Is(err, os.ErrPermission)
+}

@@ -1,0 +1,332 @@
+package launcher
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/tufup-go/tufup/fetch"
+	"github.com/tufup-go/tufup/layout"
+	"github.com/tufup-go/tufup/versions"
+)
+
+// Options configure a Launcher beyond launcher.json.
+type Options struct {
+	// ConfigDir holds launcher.json and root.json: normally the folder of
+	// the launcher's executable.
+	ConfigDir string
+	// Version is the launcher's own version (User-Agent, self-update).
+	Version string
+	// Channel, when set, overrides launcher.json's channel.
+	Channel string
+	// Progress, when set, receives download progress.
+	Progress func(fetch.Progress)
+	// Stderr, when set, also receives the log (besides launcher.log).
+	Stderr io.Writer
+}
+
+// Launcher manages one installed app.
+type Launcher struct {
+	cfg     Config
+	opts    Options
+	dir     layout.Dir
+	root    []byte
+	log     *slog.Logger
+	logFile io.Closer
+}
+
+// Open reads launcher.json and root.json from opts.ConfigDir and opens the
+// install directory they describe. It creates nothing on disk.
+func Open(opts Options) (*Launcher, error) {
+	cfg, err := LoadConfig(filepath.Join(opts.ConfigDir, ConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	if opts.Channel != "" {
+		ch, err := versions.ParseChannel(opts.Channel)
+		if err != nil {
+			return nil, fmt.Errorf("channel: %w", err)
+		}
+		cfg.Channel = string(ch)
+	}
+	root, err := os.ReadFile(filepath.Join(opts.ConfigDir, RootFile))
+	if err != nil {
+		return nil, fmt.Errorf("read trusted root: %w", err)
+	}
+	dataDir, err := ResolveDataDir(cfg.DataDir, opts.ConfigDir, runtime.GOOS, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	l := &Launcher{cfg: cfg, opts: opts, dir: layout.New(dataDir), root: root}
+	l.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	return l, nil
+}
+
+// Config is the launcher's configuration, defaults filled in.
+func (l *Launcher) Config() Config { return l.cfg }
+
+// Dir is the install directory.
+func (l *Launcher) Dir() layout.Dir { return l.dir }
+
+// StartLog opens .tufup/launcher.log for appending (creating the layout if
+// needed) and sends the launcher's log there, and to Options.Stderr.
+func (l *Launcher) StartLog() error {
+	if err := l.dir.Create(); err != nil {
+		return err
+	}
+	f, err := openLog(l.dir.Log())
+	if err != nil {
+		return err
+	}
+	var w io.Writer = f
+	if l.opts.Stderr != nil {
+		w = io.MultiWriter(f, l.opts.Stderr)
+	}
+	l.logFile = f
+	l.log = slog.New(slog.NewTextHandler(w, nil)).With("pid", os.Getpid())
+	return nil
+}
+
+// Close closes the log.
+func (l *Launcher) Close() error {
+	if l.logFile != nil {
+		return l.logFile.Close()
+	}
+	return nil
+}
+
+// App is an installed version ready to start.
+type App struct {
+	Version string
+	Dir     string // the version folder
+	Path    string // the entry point
+}
+
+// Prepare brings the install up to date as far as the configured time budget
+// and the network allow, and returns the app to start. Once a version is
+// installed, no update problem makes Prepare fail: problems are logged and
+// the installed version is returned.
+func (l *Launcher) Prepare(ctx context.Context) (App, error) {
+	current, curErr := l.dir.Current()
+	installed := curErr == nil || l.hasInstalled()
+	if l.cfg.Update == UpdateOnStart {
+		if err := l.updateOnStart(ctx, installed); err != nil {
+			if !installed {
+				if _, err2 := l.currentOrRecover(); err2 != nil {
+					return App{}, fmt.Errorf("nothing installed yet and the first install failed: %w", err)
+				}
+			}
+		}
+		current, curErr = l.dir.Current()
+	}
+	if curErr != nil {
+		var err error
+		if current, err = l.currentOrRecover(); err != nil {
+			return App{}, err
+		}
+	}
+	return l.app(current)
+}
+
+// updateOnStart runs the update under the lock. With a version installed, a
+// launcher that finds the lock taken starts the installed version at once;
+// without one, it waits for the other launcher's install to finish.
+func (l *Launcher) updateOnStart(ctx context.Context, installed bool) error {
+	var lock *layout.Lock
+	if installed {
+		var ok bool
+		var err error
+		lock, ok, err = l.dir.TryLock()
+		if err != nil {
+			l.log.Warn("cannot take the updater lock; starting the installed version", "error", err)
+			return err
+		}
+		if !ok {
+			l.log.Info("another launcher is updating; starting the installed version")
+			return nil
+		}
+	} else {
+		var err error
+		if lock, err = l.dir.WaitLock(ctx); err != nil {
+			return err
+		}
+		if _, err := l.dir.Current(); err == nil {
+			l.log.Info("another launcher installed the app meanwhile")
+			return lock.Unlock()
+		}
+	}
+	defer lock.Unlock()
+	return l.updateLocked(ctx)
+}
+
+// updateLocked is one update attempt; the caller holds the lock.
+func (l *Launcher) updateLocked(ctx context.Context) error {
+	if err := l.dir.CleanLeftovers(); err != nil {
+		l.log.Warn("leftovers not cleaned up yet", "error", err)
+	}
+	if _, err := l.dir.Current(); err != nil && !errors.Is(err, layout.ErrNoCurrent) {
+		l.log.Warn("current pointer unusable", "error", err)
+		if v, err := l.currentOrRecover(); err == nil {
+			if err := l.dir.SetCurrent(v); err == nil {
+				l.log.Info("current pointer repaired", "version", v)
+			}
+		}
+	}
+	state := l.loadState()
+	start := time.Now()
+	plan, client, err := l.check(ctx, &state)
+	if err == nil && plan != nil {
+		err = l.install(ctx, client, plan, &state)
+	}
+	check := &layout.Check{Time: start.UTC()}
+	switch {
+	case err != nil:
+		check.Result, check.Error = "failed", err.Error()
+		l.log.Error("update failed; starting the installed version", "error", err)
+	case plan == nil:
+		check.Result = "up to date"
+		l.log.Info("up to date", "took", time.Since(start).Round(time.Millisecond))
+	default:
+		check.Result = "updated to " + plan.To.String()
+	}
+	state.LastCheck = check
+	if err := l.dir.SaveState(state); err != nil {
+		l.log.Error("cannot save state", "error", err)
+	}
+	return err
+}
+
+// check refreshes the metadata (bounded by the check timeout) and plans.
+func (l *Launcher) check(ctx context.Context, state *layout.State) (*Plan, *fetch.Client, error) {
+	client, err := l.newClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, time.Duration(l.cfg.CheckTimeout))
+	defer cancel()
+	if err := client.Refresh(checkCtx); err != nil {
+		return nil, nil, fmt.Errorf("check for updates at %s: %w", l.cfg.MetadataURL, err)
+	}
+	in := planInput{
+		app:           l.cfg.AppName,
+		targets:       client.Targets(),
+		channel:       versions.Channel(l.cfg.Channel),
+		heldBack:      state.HeldBack,
+		failedPatches: state.FailedPatches,
+		bucket:        l.bucket(state),
+	}
+	if cur, err := l.dir.Current(); err == nil {
+		v, err := versions.Parse(cur)
+		if err != nil {
+			return nil, nil, fmt.Errorf("installed version %q: %w", cur, err)
+		}
+		in.current = &v
+		_, err = os.Stat(l.cachedTar(cur))
+		in.haveBase = err == nil
+	}
+	plan := planUpdate(in, l.log.Warn)
+	if plan != nil {
+		l.log.Info("update available", "from", plan.From, "to", plan.To.String(),
+			"patches", len(plan.Patches), "download_bytes", plan.DownloadSize(), "why_full", plan.WhyFull)
+	}
+	return plan, client, nil
+}
+
+func (l *Launcher) newClient() (*fetch.Client, error) {
+	return fetch.New(fetch.Options{
+		MetadataURL: l.cfg.MetadataURL,
+		TargetsURL:  l.cfg.TargetsURL,
+		MetadataDir: l.dir.Metadata(),
+		TrustedRoot: l.root,
+		UserAgent:   l.cfg.AppName + "-launcher/" + l.opts.Version,
+		Headers:     l.cfg.Headers,
+		IdleTimeout: time.Duration(l.cfg.IdleTimeout),
+		Logger:      l.log,
+		Progress:    l.opts.Progress,
+	})
+}
+
+// bucket returns this install's rollout bucket, drawing it on first use.
+func (l *Launcher) bucket(state *layout.State) float64 {
+	if state.RolloutBucket == nil {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return 0
+		}
+		f := float64(binary.LittleEndian.Uint64(b[:])>>11) / (1 << 53)
+		state.RolloutBucket = &f
+	}
+	return *state.RolloutBucket
+}
+
+func (l *Launcher) loadState() layout.State {
+	s, err := l.dir.LoadState()
+	if err != nil {
+		l.log.Warn("state unreadable", "error", err)
+	}
+	return s
+}
+
+func (l *Launcher) hasInstalled() bool {
+	v, _ := l.dir.Installed()
+	return len(v) > 0
+}
+
+// currentOrRecover returns the current version or, when the pointer is
+// missing or broken, the newest installed version not held back.
+func (l *Launcher) currentOrRecover() (string, error) {
+	if v, err := l.dir.Current(); err == nil {
+		return v, nil
+	}
+	installed, err := l.dir.Installed()
+	if err != nil {
+		return "", err
+	}
+	if len(installed) == 0 {
+		return "", errors.New("no version is installed")
+	}
+	state := l.loadState()
+	for i := len(installed) - 1; i >= 0; i-- {
+		if _, held := state.HeldBack[installed[i]]; !held {
+			return installed[i], nil
+		}
+	}
+	return installed[len(installed)-1], nil
+}
+
+func (l *Launcher) app(v string) (App, error) {
+	entry, err := l.cfg.Entry.ForOS(runtime.GOOS)
+	if err != nil {
+		return App{}, err
+	}
+	dir := l.dir.Version(v)
+	return App{Version: v, Dir: dir, Path: filepath.Join(dir, filepath.FromSlash(entry))}, nil
+}
+
+func (l *Launcher) cachedTar(v string) string {
+	return filepath.Join(l.dir.Cache(), l.cfg.AppName+"-"+v+".tar")
+}
+
+// DisableUpdate makes Prepare start the installed version without checking
+// for updates (launcher --no-update).
+func (l *Launcher) DisableUpdate() { l.cfg.Update = UpdateNever }
+
+// UpdateNow checks for an update and installs it, waiting for another
+// launcher's update to finish first. Unlike Prepare it reports every failure
+// (launcher --update-only, and apps with their own "update now" button).
+func (l *Launcher) UpdateNow(ctx context.Context) error {
+	lock, err := l.dir.WaitLock(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	return l.updateLocked(ctx)
+}

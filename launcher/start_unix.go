@@ -1,0 +1,50 @@
+//go:build !windows
+
+package launcher
+
+import (
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+)
+
+// canExec: on Unix the launcher replaces itself with the app.
+const canExec = true
+
+func execApp(path string, args, env []string) error {
+	return syscall.Exec(path, append([]string{path}, args...), env)
+}
+
+func configureChild(*exec.Cmd, bool) {}
+
+// forwardSignals passes the signals a terminal or service manager sends to
+// the launcher on to the app, which decides what they mean.
+func forwardSignals(p *os.Process) (stop func()) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-ch:
+				p.Signal(sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+	}
+}
+
+// exitCode follows the shell's convention: 128+n for a child killed by
+// signal n.
+func exitCode(err *exec.ExitError) int {
+	if ws, ok := err.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return err.ExitCode()
+}
