@@ -179,8 +179,10 @@ func TestAddThreeReleases(t *testing.T) {
 	if err := r.Add(ctx, "1.3.0", bundle("1.2.0"), AddOptions{Meta: json.RawMessage(`["x"]`)}); err == nil || !strings.Contains(err.Error(), "JSON object") {
 		t.Errorf("list meta: %v", err)
 	}
-	if err := r.Add(ctx, "not a version", bundle("1.2.0"), AddOptions{}); err == nil {
-		t.Error("bad version accepted")
+	for _, v := range []string{"not a version", " 1.3.0", "1.3.0\n", "1.3/0"} {
+		if err := r.Add(ctx, v, bundle("1.2.0"), AddOptions{}); err == nil {
+			t.Errorf("version %q accepted", v)
+		}
 	}
 	if err := r.Add(ctx, "1.3.0", filepath.Join(t.TempDir(), "missing"), AddOptions{}); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("missing bundle: %v", err)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
@@ -174,7 +175,7 @@ func ParseVersion(app, s string) (versions.Version, error) {
 	if err != nil {
 		return versions.Version{}, err
 	}
-	if v.String() != s || strings.ContainsAny(s, `/\`) {
+	if v.String() != s || strings.ContainsAny(s, `/\`) || strings.ContainsFunc(s, unicode.IsSpace) {
 		return versions.Version{}, fmt.Errorf("version %q cannot be part of a file name", s)
 	}
 	t, err := versions.ParseTarget(versions.ArchiveName(app, v))
