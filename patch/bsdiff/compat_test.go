@@ -181,6 +181,11 @@ func TestBsdiffCLI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		ours := makePatch(t, p[0], p[1], defaultConfig())
+		t.Logf("pair %d: ours %d bytes, bsdiff's %d", i, len(ours), len(theirs))
+		if len(p[0]) > 10_000 && float64(len(ours)) > 1.05*float64(len(theirs)) {
+			t.Errorf("pair %d: our patch is %d bytes, more than 5%% over bsdiff's %d", i, len(ours), len(theirs))
+		}
 		got, err := applyBytes(p[0], theirs)
 		if err != nil {
 			t.Fatalf("pair %d: apply bsdiff's patch: %v", i, err)

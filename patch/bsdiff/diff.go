@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/tufup-go/tufup/patch/bsdiff/internal/sais"
 	"io"
 	"os"
 	"runtime"
 	"sync"
 
-	"github.com/dsnet/compress/bzip2"
+	"github.com/tufup-go/tufup/patch/bsdiff/internal/bzip2"
 )
 
 // Diff writes a BSDIFF40 patch turning the file oldPath into newPath.
@@ -197,10 +198,7 @@ type differ struct {
 }
 
 func (d *differ) run(ctx context.Context, segs []segment, newSize int64, patch io.Writer) error {
-	w, err := newPatchWriter()
-	if err != nil {
-		return err
-	}
+	w := newPatchWriter()
 	defer w.close()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -289,7 +287,7 @@ func (d *differ) do(ctx context.Context, j *job) outcome {
 		return outcome{err: err}
 	}
 	sa := make([]int32, len(old))
-	suffixArray(old, sa)
+	sais.SuffixArray(old, sa)
 	var idx []int32
 	if len(old) >= idxMin {
 		idx = make([]int32, 1<<16+1)
@@ -376,20 +374,12 @@ type patchWriter struct {
 	triple  [tripleSize]byte
 }
 
-func newPatchWriter() (*patchWriter, error) {
+func newPatchWriter() *patchWriter {
 	w := &patchWriter{}
-	var err error
-	conf := &bzip2.WriterConfig{Level: bzip2.BestCompression}
-	if w.ctrl, err = bzip2.NewWriter(&w.ctrlS, conf); err != nil {
-		return nil, err
-	}
-	if w.diff, err = bzip2.NewWriter(&w.diffS, conf); err != nil {
-		return nil, err
-	}
-	if w.extra, err = bzip2.NewWriter(&w.extraS, conf); err != nil {
-		return nil, err
-	}
-	return w, nil
+	w.ctrl = bzip2.NewWriter(&w.ctrlS)
+	w.diff = bzip2.NewWriter(&w.diffS)
+	w.extra = bzip2.NewWriter(&w.extraS)
+	return w
 }
 
 var zeros [64 << 10]byte

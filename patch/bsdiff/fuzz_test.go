@@ -45,3 +45,29 @@ func FuzzApply(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRoundTrip checks that any pair of inputs gives a patch that turns the
+// old one into the new one, with the default settings and the tiny ones.
+func FuzzRoundTrip(f *testing.F) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	old := binaryLike(rng, 3000)
+	f.Add(old, mutate(rng, old), false)
+	f.Add([]byte{}, []byte("x"), true)
+	a, b := releasePair(rng)
+	f.Add(makeTar(f, a[:3]), makeTar(f, b[:4]), true)
+	f.Fuzz(func(t *testing.T, old, nw []byte, small bool) {
+		cfg := defaultConfig()
+		if small {
+			cfg = smallConfig()
+			cfg.maxOld, cfg.maxNew = 256, 200
+		}
+		patch := makePatch(t, old, nw, cfg)
+		got, err := applyBytes(old, patch)
+		if err != nil {
+			t.Fatalf("apply: %v", err)
+		}
+		if !bytes.Equal(got, nw) {
+			t.Fatal("round trip gave a different file")
+		}
+	})
+}

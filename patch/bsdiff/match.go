@@ -22,8 +22,6 @@ type matcher struct {
 	// maxMiss enables skipping searches where the current offset is good
 	// (see goodOffset); 0 disables it.
 	maxMiss int
-
-	searches, compared int // statistics
 }
 
 // idxMin is the old size from which the prefix index pays for its 256 KiB.
@@ -56,7 +54,6 @@ func newMatcher(old []byte, sa []int32, idx []int32) *matcher {
 // search returns a position in old where the longest possible prefix of q
 // occurs, and that prefix's length.
 func (m *matcher) search(q []byte) (pos, n int) {
-	m.searches++
 	if len(q) == 0 || len(m.sa) == 0 {
 		return 0, 0
 	}
@@ -87,9 +84,7 @@ func (m *matcher) search(q []byte) (pos, n int) {
 		mid := int(uint(l+h) >> 1)
 		s := m.old[m.sa[mid]:]
 		c := min(ll, lh)
-		k := commonPrefix(s[c:], q[c:])
-		m.compared += k
-		c += k
+		c += commonPrefix(s[c:], q[c:])
 		if c == len(q) || (c < len(s) && s[c] > q[c]) {
 			h, lh = mid, c
 		} else {

@@ -1,11 +1,13 @@
-package bsdiff
+// Package sais builds suffix arrays by induced sorting (SA-IS, Nong, Zhang
+// and Chan, "Two Efficient Algorithms for Linear Time Suffix Array
+// Construction", 2009).
+package sais
 
-// Suffix array construction by induced sorting (SA-IS, Nong, Zhang and Chan,
-// "Two Efficient Algorithms for Linear Time Suffix Array Construction", 2009).
 // Linear time; besides the text and the int32 array itself it needs one bit
-// per symbol for the suffix types and one int32 per alphabet symbol for the
-// buckets at each level of recursion. The reduced problem of each recursion
-// lives inside the caller's array, so there is no other allocation.
+// per symbol for the suffix types and, at each level of recursion, three
+// int32 per alphabet symbol for the buckets (at most 2 bytes per input
+// byte). The reduced problem of each recursion lives inside the caller's
+// array.
 //
 // Terms: suffix i is S-type if it is smaller than suffix i+1, L-type if it is
 // larger; the suffix past the end (a virtual sentinel smaller than every
@@ -13,11 +15,11 @@ package bsdiff
 // (leftmost S) if it is S-type and i-1 is L-type. Sorting the LMS suffixes is
 // enough to induce the order of all others.
 
-// suffixArray fills sa (len(sa) == len(text) < 2^31) with the suffix array of
-// text: sa[r] is the start of the suffix of rank r.
-func suffixArray(text []byte, sa []int32) {
+// SuffixArray fills sa (len(sa) == len(text) < 2^31) with the suffix array
+// of text: sa[r] is the start of the suffix of rank r.
+func SuffixArray(text []byte, sa []int32) {
 	if len(sa) != len(text) {
-		panic("bsdiff: suffixArray: len(sa) != len(text)")
+		panic("sais: len(sa) != len(text)")
 	}
 	sais(text, sa, 256)
 }
@@ -77,24 +79,53 @@ func sais[T symbol](t []T, sa []int32, k int) {
 	// Stage 2: name the sorted LMS substrings, equal substrings getting equal
 	// names, which gives the reduced string of names in text order.
 	m := 0
-	for _, j := range sa {
-		if st.lms(int(j)) {
-			sa[m] = j
-			m++
+	if lay != nil {
+		// LMS suffixes are S-type: only those parts of the buckets.
+		for c := range k {
+			for i := lay.bound[c]; i < lay.start[c+1]; i++ {
+				if j := sa[i]; st.lms(int(j)) {
+					sa[m] = j
+					m++
+				}
+			}
+		}
+	} else {
+		for _, j := range sa {
+			if st.lms(int(j)) {
+				sa[m] = j
+				m++
+			}
 		}
 	}
 	for i := m; i < n; i++ {
 		sa[i] = -1
 	}
+	// LMS positions are at least two apart, so j/2 is a free slot for
+	// each: first for the length of its substring (0 for the last one,
+	// which runs into the sentinel and equals no other), then its name.
+	next := n
+	for j := n - 1; j >= 1; j-- {
+		if st.lms(j) {
+			if next < n {
+				sa[m+j/2] = int32(next - j + 1)
+			} else {
+				sa[m+j/2] = 0
+			}
+			next = j
+		}
+	}
 	names := int32(0)
-	prev := -1
+	prev, prevLen := 0, int32(0)
 	for r := range m {
 		j := int(sa[r])
-		if prev < 0 || !equalLMS(t, st, prev, j) {
+		l := sa[m+j/2]
+		// Equal symbols over equal lengths make equal types too: both
+		// substrings end at an S-type position, and types follow from the
+		// symbols right to left.
+		if r == 0 || l == 0 || l != prevLen || !equalSymbols(t[prev:prev+int(l)], t[j:j+int(l)]) {
 			names++
 		}
-		prev = j
-		// LMS positions are at least two apart, so j/2 is a free slot.
+		prev, prevLen = j, l
 		sa[m+j/2] = names - 1
 	}
 	dst := n - 1
@@ -200,62 +231,68 @@ func newLayout[T symbol](t []T, st types, k int) *layout {
 // induceLayout is induce without suffix types: scanning bucket c, the
 // suffix at i is L-type if i < bound[c], and the one before it, j, has the
 // same type if t[j] == c, else L-type if t[j] > c. Only t[j] is looked up
-// at random.
+// at random. (Entries induced into the bucket being scanned land ahead of
+// the scan, within the bounds read at its start.)
 func induceLayout[T symbol](t []T, sa []int32, bkt []int32, lay *layout) {
 	n := len(t)
+	k := len(lay.bound)
 	copy(bkt, lay.start)
 	c := t[n-1]
 	sa[bkt[c]] = int32(n - 1)
 	bkt[c]++
-	cur := 0
-	for i := 0; i < n; i++ {
-		for int32(i) >= lay.start[cur+1] {
-			cur++
+	for cur := range k {
+		// In the L-type part of the bucket, j = p-1 is L-type unless
+		// t[j] < cur; in the S-type part, only if t[j] > cur.
+		lo, mid, hi := lay.start[cur], lay.bound[cur], lay.start[cur+1]
+		for i := lo; i < mid; i++ {
+			if j := sa[i] - 1; j >= 0 {
+				if c := t[j]; int(c) >= cur {
+					sa[bkt[c]] = j
+					bkt[c]++
+				}
+			}
 		}
-		p := sa[i]
-		if p <= 0 {
-			continue
-		}
-		j := p - 1
-		if c := t[j]; int(c) > cur || (int(c) == cur && int32(i) < lay.bound[cur]) {
-			sa[bkt[c]] = j
-			bkt[c]++
+		for i := mid; i < hi; i++ {
+			if j := sa[i] - 1; j >= 0 {
+				if c := t[j]; int(c) > cur {
+					sa[bkt[c]] = j
+					bkt[c]++
+				}
+			}
 		}
 	}
 	copy(bkt, lay.start[1:])
-	cur = len(lay.bound) - 1
-	for i := n - 1; i >= 0; i-- {
-		for int32(i) < lay.start[cur] {
-			cur--
+	for cur := k - 1; cur >= 0; cur-- {
+		lo, mid, hi := lay.start[cur], lay.bound[cur], lay.start[cur+1]
+		for i := hi - 1; i >= mid; i-- {
+			if j := sa[i] - 1; j >= 0 {
+				if c := t[j]; int(c) <= cur {
+					bkt[c]--
+					sa[bkt[c]] = j
+				}
+			}
 		}
-		p := sa[i]
-		if p <= 0 {
-			continue
-		}
-		j := p - 1
-		if c := t[j]; int(c) < cur || (int(c) == cur && int32(i) >= lay.bound[cur]) {
-			bkt[c]--
-			sa[bkt[c]] = j
+		for i := mid - 1; i >= lo; i-- {
+			if j := sa[i] - 1; j >= 0 {
+				if c := t[j]; int(c) < cur {
+					bkt[c]--
+					sa[bkt[c]] = j
+				}
+			}
 		}
 	}
 }
 
-// equalLMS reports whether the LMS substrings starting at a and b are equal
-// in symbols and types. One that runs into the sentinel equals no other.
-func equalLMS[T symbol](t []T, st types, a, b int) bool {
-	n := len(t)
-	for d := 0; ; d++ {
-		if a+d == n || b+d == n {
+func equalSymbols[T symbol](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
 			return false
-		}
-		if t[a+d] != t[b+d] || st.s(a+d) != st.s(b+d) {
-			return false
-		}
-		if d > 0 && st.lms(a+d) {
-			// Types agree so far, so b+d is LMS as well: both end here.
-			return true
 		}
 	}
+	return true
 }
 
 func countSymbols[T symbol](t []T, bkt []int32) {

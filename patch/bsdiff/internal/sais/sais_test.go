@@ -1,4 +1,4 @@
-package bsdiff
+package sais
 
 import (
 	"bytes"
@@ -48,9 +48,9 @@ func TestSuffixArray(t *testing.T) {
 	for _, text := range texts {
 		want := naiveSuffixArray(text)
 		got := make([]int32, len(text))
-		suffixArray(text, got)
+		SuffixArray(text, got)
 		if !slices.Equal(got, want) {
-			t.Fatalf("suffixArray(%q) = %v, want %v", text, got, want)
+			t.Fatalf("SuffixArray(%q) = %v, want %v", text, got, want)
 		}
 	}
 }
@@ -73,7 +73,7 @@ func TestSuffixArrayLarge(t *testing.T) {
 		}
 	}
 	sa := make([]int32, len(text))
-	suffixArray(text, sa)
+	SuffixArray(text, sa)
 	seen := make([]bool, len(text))
 	for r, p := range sa {
 		if seen[p] {
