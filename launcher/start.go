@@ -26,6 +26,8 @@ const (
 // own and Start does not return unless exec fails. Otherwise the app runs as
 // a child and Start returns its exit code.
 func (l *Launcher) Start(ctx context.Context, app App, args []string) (int, error) {
+	app, release := l.hold(app)
+	defer release()
 	env := l.appEnv(app)
 	onProbation := l.beginProbation(app.Version)
 	if !onProbation && canExec {
@@ -42,11 +44,39 @@ func (l *Launcher) Start(ctx context.Context, app App, args []string) (int, erro
 			// still gets a working app from this start.
 			prev, perr := l.app(back)
 			if perr == nil {
+				prev, releasePrev := l.hold(prev)
+				defer releasePrev()
 				return l.runChild(ctx, prev, args, l.appEnv(prev))
 			}
 		}
 	}
 	return code, err
+}
+
+// hold marks the app's version in use, so that no other launcher's cleanup
+// removes it while it runs. If another launcher removed it between Prepare
+// and now (it was neither current nor previous any more), the current
+// version is started instead.
+func (l *Launcher) hold(app App) (App, func()) {
+	for attempt := 0; attempt < 3; attempt++ {
+		release, installed, err := l.dir.HoldInUse(app.Version)
+		if err != nil {
+			l.log.Warn("cannot mark the version in use", "version", app.Version, "error", err)
+			return app, release
+		}
+		if installed {
+			return app, release
+		}
+		release()
+		v, err := l.currentOrRecover()
+		if err != nil {
+			break
+		}
+		if next, err := l.app(v); err == nil {
+			app = next
+		}
+	}
+	return app, func() {}
 }
 
 func (l *Launcher) appEnv(app App) []string {

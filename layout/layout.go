@@ -57,6 +57,7 @@ func (d Dir) Cache() string { return filepath.Join(d.State(), "cache") }
 func (d Dir) Log() string { return filepath.Join(d.State(), "launcher.log") }
 
 func (d Dir) pointer() string   { return filepath.Join(d.root, "current") }
+func (d Dir) inUse() string     { return filepath.Join(d.State(), "inuse") }
 func (d Dir) staging() string   { return filepath.Join(d.State(), "staging") }
 func (d Dir) trash() string     { return filepath.Join(d.State(), "trash") }
 func (d Dir) lockFile() string  { return filepath.Join(d.State(), "lock") }
@@ -179,13 +180,22 @@ func (d Dir) Add(staging, v string) error {
 	return fsutil.Rename(staging, d.Version(v))
 }
 
-// Remove uninstalls version v. The folder is first renamed out of versions/
-// in one step, so it is never seen half deleted; on Windows that rename fails
-// while a file inside is in use, and then v stays installed and intact.
+// ErrInUse means a version cannot be removed because an app runs from it.
+var ErrInUse = errors.New("in use by a running app")
+
+// Remove uninstalls version v unless an app runs from it. The folder is
+// first renamed out of versions/ in one step, so it is never seen half
+// deleted; on Windows that rename fails while a file inside is in use, and
+// then v stays installed and intact.
 func (d Dir) Remove(v string) error {
 	if err := checkName(v); err != nil {
 		return err
 	}
+	unlock, err := d.lockForRemoval(v)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := os.MkdirAll(d.trash(), 0o755); err != nil {
 		return fmt.Errorf("create trash folder: %w", err)
 	}
@@ -204,6 +214,22 @@ func (d Dir) Remove(v string) error {
 	return nil
 }
 
+func (d Dir) openInUse(v string) (*os.File, error) {
+	if err := checkName(v); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(d.inUse(), 0o755); err != nil {
+		return nil, fmt.Errorf("create in-use folder: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(d.inUse(), v+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open in-use lock of %s: %w", v, err)
+	}
+	return f, nil
+}
+
+func (d Dir) versionInfo(v string) (os.FileInfo, error) { return os.Stat(d.Version(v)) }
+
 // CleanLeftovers deletes what a crash or kill can leave behind: half
 // extracted staging folders and half deleted versions in the trash. Call it
 // only while holding the lock. Files that cannot be deleted yet (in use on
@@ -219,6 +245,15 @@ func (d Dir) CleanLeftovers() error {
 		for _, e := range entries {
 			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 				errs = append(errs, err)
+			}
+		}
+	}
+	// In-use locks of versions that are gone.
+	if entries, err := os.ReadDir(d.inUse()); err == nil {
+		for _, e := range entries {
+			v := strings.TrimSuffix(e.Name(), ".lock")
+			if _, err := os.Stat(d.Version(v)); errors.Is(err, fs.ErrNotExist) {
+				os.Remove(filepath.Join(d.inUse(), e.Name()))
 			}
 		}
 	}
