@@ -97,8 +97,17 @@ func (e *StallError) Error() string {
 	return fmt.Sprintf("%s: stalled: less than %d bytes received in %s", e.URL, stallBytes, e.Idle)
 }
 
-// retryable reports whether err is worth another attempt.
+// retryable reports whether err is worth another attempt. Failures to
+// connect at all (refused, unreachable, unknown host) are not: they mean
+// the machine is offline or the server is down, a retry a moment later
+// rarely helps, and the launcher must not hold the app up waiting. An
+// interrupted download is resumed at the next start anyway.
 func retryable(err error) bool {
+	var opErr *net.OpError
+	var dnsErr *net.DNSError
+	if (errors.As(err, &opErr) && opErr.Op == "dial") || errors.As(err, &dnsErr) {
+		return false
+	}
 	var ne *netError
 	if errors.As(err, &ne) {
 		return true

@@ -1,10 +1,12 @@
 package fetch_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -520,5 +522,29 @@ func TestFileURLEndlessData(t *testing.T) {
 	err := newClient(t, o).Refresh(ctxTimeout(t, 30*time.Second))
 	if !errors.Is(err, &metadata.ErrDownloadLengthMismatch{}) {
 		t.Fatalf("Refresh with an endless timestamp.json: err = %v, want a length mismatch", err)
+	}
+}
+
+// A server nobody listens on means offline: the launcher's check must fail
+// at once, not after retry waits.
+func TestConnectionRefusedIsNotRetried(t *testing.T) {
+	repo := fetchtest.New(t, false)
+	repo.Publish()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // now nothing listens there
+	var logBuf bytes.Buffer
+	o := options(t, repo, "http://"+addr)
+	o.Retries = 3
+	o.Logger = slog.New(slog.NewTextHandler(&logBuf, nil))
+	err = newClient(t, o).Refresh(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("Refresh against a closed port: %v, want connection refused", err)
+	}
+	if strings.Contains(logBuf.String(), "retrying") {
+		t.Fatalf("a refused connection was retried:\n%s", logBuf.String())
 	}
 }
