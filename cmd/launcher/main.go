@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -253,6 +254,12 @@ func printStatus(stdout, stderr io.Writer, l *launcher.Launcher, asJSON bool) in
 		fmt.Fprintf(stdout, "probation:    %s, %d starts, %d failed\n", p.Version, p.Starts, p.Failures)
 	}
 	if meta, ok := s.UserMeta[s.Current]; ok {
+		// One line, as every other field: the stored JSON keeps the
+		// layout of targets.json and state.json.
+		var line bytes.Buffer
+		if err := json.Compact(&line, meta); err == nil {
+			meta = line.Bytes()
+		}
 		fmt.Fprintf(stdout, "release info: %s\n", meta)
 	}
 	return 0
