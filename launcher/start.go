@@ -123,6 +123,10 @@ func (l *Launcher) beginProbation(v string) bool {
 	if *l.cfg.ProbationStarts == 0 {
 		return false
 	}
+	// Most starts are not on probation: find out without taking the lock.
+	if s, err := l.dir.LoadState(); err == nil && (s.Probation == nil || s.Probation.Version != v) {
+		return false
+	}
 	watched := false
 	l.withStateLock(func(s *layout.State) bool {
 		p := s.Probation
