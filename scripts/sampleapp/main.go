@@ -8,6 +8,8 @@
 //	SAMPLEAPP_OUT=file   append a JSON line describing this run to file
 //	SAMPLEAPP_EXIT=n     exit with code n
 //	SAMPLEAPP_SLEEP=d    sleep for duration d before exiting
+//	SAMPLEAPP_WAIT=file  keep running until file exists (a test decides when
+//	                     a running version exits, with no guessed duration)
 //	a file CRASH next to the executable makes it crash at start (exit 3)
 package main
 
@@ -71,6 +73,14 @@ func main() {
 	fmt.Printf("sampleapp %s running from %s with arguments %q\n", r.Version, dir, r.Args)
 	if d, err := time.ParseDuration(os.Getenv("SAMPLEAPP_SLEEP")); err == nil {
 		time.Sleep(d)
+	}
+	if f := os.Getenv("SAMPLEAPP_WAIT"); f != "" {
+		for {
+			if _, err := os.Stat(f); err == nil {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 	if code, err := strconv.Atoi(os.Getenv("SAMPLEAPP_EXIT")); err == nil {
 		os.Exit(code)
