@@ -11,10 +11,11 @@ import (
 type flushMode int
 
 const (
-	flushNone     flushMode = iota // not durable: only to measure the rest
-	flushSerial                    // fsync each file before writing the next
-	flushParallel                  // fsync files in workers while extraction goes on, then folders
-	flushSyncfs                    // Linux: one syncfs(2) at the end
+	flushNone        flushMode = iota // not durable: only to measure the rest
+	flushSerial                       // fsync each file before writing the next
+	flushParallel                     // fsync files in workers while extraction goes on, then folders
+	flushSyncfs                       // Linux: one syncfs(2) at the end
+	flushSyncfsEarly                  // Linux: start writeback per file, then syncfs
 )
 
 // flusher gets every file Extract wrote (it owns and closes them) and, at
@@ -33,6 +34,8 @@ func newFlusher(m flushMode) flusher {
 		return newParallelFlusher()
 	case flushSyncfs:
 		return syncfsFlusher{}
+	case flushSyncfsEarly:
+		return syncfsFlusher{early: true}
 	}
 	return noFlusher{}
 }

@@ -39,4 +39,7 @@ func barrier(root string) error {
 	return nil
 }
 
-type syncfsFlusher = serialFlusher
+type syncfsFlusher struct {
+	serialFlusher
+	early bool
+}

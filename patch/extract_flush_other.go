@@ -19,4 +19,7 @@ func syncPath(dir string) error { return fsutil.SyncDir(dir) }
 
 func barrier(string) error { return nil }
 
-type syncfsFlusher = serialFlusher
+type syncfsFlusher struct {
+	serialFlusher
+	early bool
+}

@@ -12,6 +12,13 @@ import (
 // The rules below decide which names and symlink targets an archive may
 // hold. WriteTar applies them too, so an archive we make always extracts.
 
+// Limits every common filesystem accepts (Linux PATH_MAX, NAME_MAX). They
+// also bound the memory names take while extracting.
+const (
+	maxPathLen = 4096
+	maxNameLen = 255
+)
+
 // memberPath turns a member name into a clean slash-separated path relative
 // to the extraction root ("" is the root itself, allowed only for
 // directories). Names are never repaired: anything that would need cleaning
@@ -47,6 +54,8 @@ func memberPath(name string, isDir bool) (string, error) {
 // C APIs) and invalid UTF-8 (Windows would replace it, aliasing names).
 func checkPathChars(s string) error {
 	switch {
+	case len(s) > maxPathLen:
+		return fmt.Errorf("is longer than %d bytes", maxPathLen)
 	case strings.IndexByte(s, 0) >= 0:
 		return errors.New("contains a NUL byte")
 	case !utf8.ValidString(s):
@@ -62,6 +71,9 @@ func checkPathChars(s string) error {
 }
 
 func checkComponent(c string) error {
+	if len(c) > maxNameLen {
+		return fmt.Errorf("has a path component longer than %d bytes", maxNameLen)
+	}
 	switch c {
 	case "":
 		return errors.New("has an empty path component")

@@ -329,6 +329,10 @@ func TestMemberPathRules(t *testing.T) {
 		{"/a", false, "", "absolute"},
 		{"c:/a", false, "", "drive"},
 		{`a\b`, false, "", "backslash"},
+		{strings.Repeat("a", 255), false, strings.Repeat("a", 255), ""},
+		{strings.Repeat("a", 256), false, "", "component longer than 255"},
+		{strings.Repeat("a/", 2048), true, strings.Repeat("a/", 2047) + "a", ""},
+		{strings.Repeat("a/", 2048) + "b", false, "", "longer than 4096"},
 	} {
 		got, err := memberPath(tc.name, tc.dir)
 		if tc.error == "" && (err != nil || got != tc.want) || tc.error != "" && (err == nil || !strings.Contains(err.Error(), tc.error)) {
