@@ -220,8 +220,8 @@ func cloneInstall(t *testing.T, src *install) *install {
 	}
 }
 
-// state reads the install's .tufup/state.json as raw JSON fields.
-func (in *install) state() map[string]json.RawMessage {
+// rawState reads the install's .tufup/state.json as raw JSON fields.
+func (in *install) rawState() map[string]json.RawMessage {
 	in.t.Helper()
 	b, err := os.ReadFile(filepath.Join(in.dir, ".tufup", "state.json"))
 	if err != nil {
@@ -234,7 +234,7 @@ func (in *install) state() map[string]json.RawMessage {
 	return s
 }
 
-func (in *install) writeState(s map[string]json.RawMessage) {
+func (in *install) writeRawState(s map[string]json.RawMessage) {
 	in.t.Helper()
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {

@@ -102,7 +102,7 @@ func TestKeyRotationInstalledLaunchersFollow(t *testing.T) {
 		if v > afterTimestamp.Version {
 			want += len(regulars)
 		}
-		if got := count(fetched, name); got != want {
+		if got := countIn(fetched, name); got != want {
 			t.Errorf("%s fetched %d times, want %d (fetched: %v)", name, got, want, fetched)
 		}
 	}
@@ -121,7 +121,7 @@ func TestKeyRotationInstalledLaunchersFollow(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"root", "root.pub"} {
-		copyFile(t, filepath.Join(e.work, "keystore", name), filepath.Join(attacker, "keystore", name))
+		copyFileAs(t, filepath.Join(e.work, "keystore", name), filepath.Join(attacker, "keystore", name))
 	}
 	e.repoAt(attacker, nil, "init", "--app-name", "sampleapp")
 	evil := filepath.Join(attacker, "dist", "sampleapp-6.6.6")
@@ -138,11 +138,11 @@ func TestKeyRotationInstalledLaunchersFollow(t *testing.T) {
 	}
 	served := e.metadataDir()
 	evilMeta := filepath.Join(attacker, "repository", "metadata")
-	copyFile(t, filepath.Join(evilMeta, "root.json"), filepath.Join(served, strconv.Itoa(evilRoot.Version)+".root.json"))
+	copyFileAs(t, filepath.Join(evilMeta, "root.json"), filepath.Join(served, strconv.Itoa(evilRoot.Version)+".root.json"))
 	for _, name := range []string{"root.json", "targets.json", "snapshot.json", "timestamp.json"} {
-		copyFile(t, filepath.Join(evilMeta, name), filepath.Join(served, name))
+		copyFileAs(t, filepath.Join(evilMeta, name), filepath.Join(served, name))
 	}
-	copyFile(t, filepath.Join(attacker, "repository", "targets", "sampleapp-6.6.6.tar.gz"), filepath.Join(e.targetsDir(), "sampleapp-6.6.6.tar.gz"))
+	copyFileAs(t, filepath.Join(attacker, "repository", "targets", "sampleapp-6.6.6.tar.gz"), filepath.Join(e.targetsDir(), "sampleapp-6.6.6.tar.gz"))
 
 	// The attacker's repository is valid in itself: an install shipped with
 	// the attacker's root takes the malicious release. So what stops the
@@ -203,7 +203,7 @@ func assertTrusts(t *testing.T, in *install, want rootInfo) {
 	}
 }
 
-func count(list []string, s string) int {
+func countIn(list []string, s string) int {
 	n := 0
 	for _, x := range list {
 		if x == s {
@@ -213,7 +213,7 @@ func count(list []string, s string) int {
 	return n
 }
 
-func copyFile(t *testing.T, src, dst string) {
+func copyFileAs(t *testing.T, src, dst string) {
 	t.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
