@@ -204,6 +204,17 @@ func (in demoInstall) state() layout.State {
 	return s
 }
 
+// cachedTargetsVersion is the version of the targets metadata the launcher
+// trusts (its rollback floor).
+func (in demoInstall) cachedTargetsVersion() int64 {
+	in.t.Helper()
+	md, err := metadata.Targets().FromFile(filepath.Join(in.dir, ".tufup", "metadata", "targets.json"))
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	return md.Signed.Version
+}
+
 // cachedTar is the base that patches apply to.
 func (in demoInstall) cachedTar(version string) string {
 	return filepath.Join(in.dir, ".tufup", "cache", "demoapp-"+version+".tar")

@@ -68,10 +68,16 @@ func TestInteropFromOldStopsAtRequired(t *testing.T) {
 	e := newInteropEnv(t)
 	in := e.installAt("1.0.0", "stable")
 	in.assertRelease("1.0.0", interopBundle(t, "1.0.0"))
+	if got := in.cachedTargetsVersion(); got != 2 {
+		t.Fatalf("after installing 1.0.0 the cached targets.json is version %d, want 2 (as tufup published it)", got)
+	}
 
 	in.startApp("1.2.0")
 	e.wantFetched("update from 1.0.0", "demoapp-1.1.0.patch", "demoapp-1.2.0.patch")
 	in.assertRelease("1.2.0", interopBundle(t, "1.2.0"))
+	if got := in.cachedTargetsVersion(); got != 5 {
+		t.Fatalf("after the update the cached targets.json is version %d, want the fixture's 5", got)
+	}
 	if got := in.installed(); !slices.Equal(got, []string{"1.0.0", "1.2.0"}) {
 		t.Fatalf("installed = %v, want 1.0.0 (previous) and 1.2.0; 1.1.0 is only a patch step", got)
 	}
