@@ -2,10 +2,11 @@ package bsdiff
 
 import (
 	"bytes"
-	"github.com/tufup-go/tufup/patch/bsdiff/internal/sais"
 	"io"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/tufup-go/tufup/patch/bsdiff/internal/sais"
 )
 
 // The figures that matter (a real release pair against bsdiff, bspatch and

@@ -5,27 +5,22 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"github.com/tufup-go/tufup/patch/bsdiff/internal/sais"
 	"io"
 	"os"
 	"runtime"
 	"sync"
 
 	"github.com/tufup-go/tufup/patch/bsdiff/internal/bzip2"
+	"github.com/tufup-go/tufup/patch/bsdiff/internal/sais"
 )
 
 // Diff writes a BSDIFF40 patch turning the file oldPath into newPath.
 //
-// When both files are tar archives, each member of the new tar is diffed
-// against its counterpart in the old one (same name, else same base name,
-// else same size), members in parallel, unchanged members costing only a
-// comparison, and the results are stitched into one patch over the whole
-// files. Other files are diffed as a whole. Either way the matching is
-// bsdiff's, over a suffix array of at most 64 MiB of old bytes at a time:
-// larger old files or members are cut into windows, so matches more than
-// about 16 MiB away from where proportion would put them are not found
-// (the patch grows; it stays correct). Working memory is bounded (~1 GiB)
-// whatever the file sizes.
+// Tar archives are diffed member against member in parallel and other
+// files as a whole, with bsdiff's matching over suffix arrays of at most
+// 64 MiB of old bytes at a time; working memory is bounded whatever the
+// sizes (see the package documentation for the design and its trade-offs).
+// The patch is written to patch only once it is complete.
 func Diff(ctx context.Context, oldPath, newPath string, patch io.Writer) error {
 	return diffFiles(ctx, oldPath, newPath, patch, defaultConfig())
 }
@@ -44,15 +39,18 @@ type config struct {
 	tar bool
 	// exact makes the matcher search at every position bsdiff does.
 	exact bool
+	// spillMem is how much of each compressed block stays in memory.
+	spillMem int
 }
 
 func defaultConfig() config {
 	return config{
-		workers: runtime.GOMAXPROCS(0),
-		maxOld:  64 << 20,
-		maxNew:  64 << 20,
-		budget:  640 << 20,
-		tar:     true,
+		workers:  runtime.GOMAXPROCS(0),
+		maxOld:   64 << 20,
+		maxNew:   64 << 20,
+		budget:   640 << 20,
+		tar:      true,
+		spillMem: defaultSpillMem,
 	}
 }
 
@@ -198,7 +196,7 @@ type differ struct {
 }
 
 func (d *differ) run(ctx context.Context, segs []segment, newSize int64, patch io.Writer) error {
-	w := newPatchWriter()
+	w := newPatchWriter(d.cfg.spillMem)
 	defer w.close()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -374,8 +372,9 @@ type patchWriter struct {
 	triple  [tripleSize]byte
 }
 
-func newPatchWriter() *patchWriter {
+func newPatchWriter(spillMem int) *patchWriter {
 	w := &patchWriter{}
+	w.ctrlS.max, w.diffS.max, w.extraS.max = spillMem, spillMem, spillMem
 	w.ctrl = bzip2.NewWriter(&w.ctrlS)
 	w.diff = bzip2.NewWriter(&w.diffS)
 	w.extra = bzip2.NewWriter(&w.extraS)

@@ -3,11 +3,14 @@ package bsdiff
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kr/binarydist"
@@ -17,7 +20,7 @@ import (
 // inputs of a few hundred KB go through every path big files take, and
 // makes the matcher search wherever bsdiff does.
 func smallConfig() config {
-	return config{workers: 3, maxOld: 64 << 10, maxNew: 48 << 10, budget: 2 << 20, tar: true, exact: true}
+	return config{workers: 3, maxOld: 64 << 10, maxNew: 48 << 10, budget: 2 << 20, tar: true, exact: true, spillMem: 1000}
 }
 
 // makePatch diffs old into new with cfg and returns the patch.
@@ -172,5 +175,67 @@ func TestPatchSize(t *testing.T) {
 	t.Logf("patch %d bytes; against an unrelated file %d bytes", len(patch), len(unrelated))
 	if len(patch)*5 > len(unrelated) {
 		t.Errorf("patch of a small change is %d bytes, not much smaller than the %d bytes against an unrelated file", len(patch), len(unrelated))
+	}
+}
+
+// TestDiffSpills checks that blocks too big for memory go through temporary
+// files that are removed afterwards, on success and on failure.
+func TestDiffSpills(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where os.CreateTemp("") puts spilled blocks
+	rng := rand.New(rand.NewPCG(30, 31))
+	old, nw := binaryLike(rng, 200_000), randBytes(rng, 100_000)
+	patch := checkRoundTrip(t, old, nw, smallConfig())
+	if len(patch) < 50_000 {
+		t.Fatalf("patch of %d bytes is too small to have spilled", len(patch))
+	}
+	if es, _ := os.ReadDir(tmp); len(es) != 0 {
+		t.Fatalf("left in the temporary folder: %v", es)
+	}
+	dir := t.TempDir()
+	oldPath, newPath := filepath.Join(dir, "old"), filepath.Join(dir, "new")
+	writeFile(t, oldPath, old)
+	writeFile(t, newPath, nw)
+	if err := diffFiles(context.Background(), oldPath, newPath, failWriter{}, smallConfig()); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("writing to a failing writer: %v", err)
+	}
+	if es, _ := os.ReadDir(tmp); len(es) != 0 {
+		t.Fatalf("left in the temporary folder after failing: %v", es)
+	}
+}
+
+func TestDiffCanceled(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(32, 33))
+	a, b := releasePair(rng)
+	oldPath, newPath := filepath.Join(dir, "old"), filepath.Join(dir, "new")
+	writeFile(t, oldPath, makeTar(t, a))
+	writeFile(t, newPath, makeTar(t, b))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out bytes.Buffer
+	for _, cfg := range []config{defaultConfig(), smallConfig()} {
+		if err := diffFiles(ctx, oldPath, newPath, &out, cfg); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Diff with a canceled context returned %v", err)
+		}
+	}
+	if out.Len() != 0 {
+		t.Fatalf("Diff wrote %d bytes before failing", out.Len())
+	}
+}
+
+func TestDiffBadInputs(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	writeFile(t, f, []byte("x"))
+	for _, c := range []struct{ old, new, want string }{
+		{filepath.Join(dir, "missing"), f, "missing"},
+		{f, filepath.Join(dir, "missing"), "missing"},
+		{dir, f, "not a regular file"},
+	} {
+		err := Diff(context.Background(), c.old, c.new, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Diff(%s, %s) = %v, want an error saying %q", c.old, c.new, err, c.want)
+		}
 	}
 }

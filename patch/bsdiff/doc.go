@@ -1,4 +1,57 @@
 // Package bsdiff creates and applies BSDIFF40 patches, the format of bsdiff
-// 4.x, Python's bsdiff4 and kr/binarydist. Creation exploits the structure of
-// tar archives; application streams in constant memory.
+// 4.x, Python's bsdiff4 (what tufup uses) and kr/binarydist: patches made
+// here are applied by all three, and Apply applies theirs.
+//
+// # Creating
+//
+// bsdiff matches the new file against a suffix array of the whole old file,
+// which is why it takes minutes and gigabytes on a release of a few hundred
+// megabytes. Releases are tars, and most of a tar is the same files as in
+// the previous release, so Diff works member by member:
+//
+//   - Both tars are indexed (names and offsets of headers and contents).
+//     Each new member is paired with an old one: same name, else the regular
+//     file with the same base name and closest size, else one with the same
+//     size, else none. If either file is not a tar, the whole file is one
+//     region paired with the whole old file.
+//   - Each region (a header, a member's content, the end-of-archive blocks)
+//     becomes a job; jobs run on GOMAXPROCS workers. A region equal to its
+//     counterpart costs one streamed comparison and becomes one "add" of
+//     zeros. Otherwise the worker builds a suffix array (SA-IS, package
+//     internal/sais) of the old region and runs bsdiff's scan: longest
+//     matches by binary search, extended forward and backward while at
+//     least half of the bytes agree, so a recompiled binary becomes mostly
+//     zero diff bytes. Two shortcuts skip searches where bsdiff's loop would
+//     keep the current offset anyway (it matches the next 16 bytes, or all
+//     but 8 of the next 64): half the searches on the Go toolchain's
+//     binaries, for 0.4% more patch.
+//   - A writer takes the jobs' results in file order and stitches them into
+//     one control stream with seeks in absolute old offsets, merging runs
+//     that continue each other, and splitting runs of 1 GiB or more, which
+//     bspatch reads as a C int. The three blocks are compressed with bzip2
+//     as they come (package internal/bzip2, which chooses Huffman tables as
+//     libbzip2 does) and kept in memory or, past 16 MiB, in temporary
+//     files, since the header needs their lengths.
+//
+// Memory: a job holds its new bytes, its old bytes and the suffix array
+// with its scratch space (about 8 bytes per old byte). Jobs are dispatched
+// in file order only while the estimates of those not yet written fit a
+// 640 MiB budget, so memory does not grow with the number or size of the
+// files; a job bigger than the budget runs alone. No suffix array covers
+// more than 64 MiB of old bytes: a larger old region is windowed, each
+// 32 MiB of new bytes diffed against the 64 MiB of old bytes centred on
+// where they fall in proportion. Matches further than ~16 MiB from that
+// place are not found, so a big member whose content moved far makes a
+// bigger patch (never a wrong one). The Go runtime's heap may add up to
+// as much again before collecting (set GOMEMLIMIT to trade CPU for less).
+//
+// # Applying
+//
+// Apply streams: three bzip2 readers over sections of the patch, the old
+// file read at the offsets the control stream asks for, the new file
+// written in 256 KiB pieces. Memory is about 16 MB whatever the sizes, and
+// no allocation depends on a length read from the patch. It follows
+// bspatch 4.3, including its tolerance of adds reaching outside the old
+// file; corrupt patches are errors wrapping ErrCorrupt that say which part
+// is wrong.
 package bsdiff

@@ -6,21 +6,23 @@ import (
 	"os"
 )
 
-// spillMem is how much of a compressed block spill keeps in memory before
-// moving it to a temporary file. Blocks of patches between similar files are
-// a few MB; blocks for unrelated files can be as big as the new file.
-const spillMem = 16 << 20
+// defaultSpillMem is how much of a compressed block spill keeps in memory
+// before moving it to a temporary file. Blocks of patches between similar
+// files are a few MB; blocks for unrelated files can be as big as the new
+// file.
+const defaultSpillMem = 16 << 20
 
 // spill holds one compressed block of a patch being made: the header needs
 // every block's length, so blocks are written only once all are complete.
 type spill struct {
+	max int // bytes kept in memory
 	mem []byte
 	f   *os.File
 	n   int64
 }
 
 func (s *spill) Write(p []byte) (int, error) {
-	if s.f == nil && len(s.mem)+len(p) <= spillMem {
+	if s.f == nil && len(s.mem)+len(p) <= s.max {
 		s.mem = append(s.mem, p...)
 		s.n += int64(len(p))
 		return len(p), nil
