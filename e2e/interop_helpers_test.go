@@ -46,7 +46,7 @@ type interopEnv struct {
 func newInteropEnv(t *testing.T) *interopEnv {
 	t.Helper()
 	if runtime.GOOS == "windows" {
-		t.Skip("the interopFixture's app is a shell script")
+		t.Skip("the fixture's app is a shell script")
 	}
 	e := &interopEnv{t: t, bins: binaries(t), www: filepath.Join(t.TempDir(), "www")}
 	e.serve(filepath.Join(interopFixture, "repository"))
@@ -121,20 +121,22 @@ type demoInstall struct{ *install }
 // the fixture's releases) while it was the newest, then serves the fixture's
 // final repository again at the same address.
 //
-// Why not a fresh install, or `tufup-repo remove-latest` on a copy: the
-// fixture holds the repository only as it was after its last release
-// (targets, snapshot and timestamp version 5). remove-latest re-signs with
-// higher versions (6, 7, 8), and a client that cached those rightly rejects
-// the fixture's version 5 afterwards as a rollback attack. So the earlier
-// state is rebuilt as Python tufup published it right after that release:
-// tufup's init publishes version 1 of each role and every release adds one,
-// so after n releases targets, snapshot and timestamp are at version n+1,
-// and targets lists the first n releases' archives and patches (copied
-// verbatim, custom metadata included, from the fixture). It is signed with
-// the fixture's keystore and checked by the launcher against the fixture's
-// original root.json. The install then holds what a field client holds: its
-// metadata cache at version n+1, the base tar in .tufup/cache, its state;
-// moving on to version 5 is the ordinary update path.
+// Why not a fresh install, or `tufup-repo remove-latest` on a copy: a fresh
+// install from the fixture gets 1.2.0 (hand-made hold-backs in state.json
+// would not leave the state a real older client has), and the fixture holds
+// the repository only as it was after its last release (targets, snapshot
+// and timestamp version 5). remove-latest re-signs with higher versions (6,
+// 7, 8), and a client that cached those rightly rejects the fixture's
+// version 5 afterwards as a rollback attack. So the earlier state is rebuilt
+// as Python tufup published it right after that release: tufup's init
+// publishes version 1 of each role and every release adds one, so after n
+// releases targets, snapshot and timestamp are at version n+1, and targets
+// lists the first n releases' archives and patches (copied verbatim, custom
+// metadata included, from the fixture). It is signed with the fixture's
+// keystore and checked by the launcher against the fixture's original
+// root.json. The install then holds what a field client holds: its metadata
+// cache at version n+1, the base tar in .tufup/cache, its state; moving on
+// to version 5 is the ordinary update path.
 func (e *interopEnv) installAt(version, channel string) demoInstall {
 	e.t.Helper()
 	old := filepath.Join(e.t.TempDir(), "repository-at-"+version)
