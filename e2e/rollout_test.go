@@ -46,10 +46,14 @@ func TestStagedRollout(t *testing.T) {
 	}
 
 	e.publish("1.1.0", small, "--rollout", "0")
+	e.srv.ResetLog()
 	for i, v := range startAll(t, fleet, parallel) {
 		if v != "1.0.0" {
 			t.Fatalf("install %d started %s at rollout 0%%, want 1.0.0\nlog:\n%s", i, v, fleet[i].log())
 		}
+	}
+	if got := e.srv.Fetched("/targets/"); len(got) != 0 {
+		t.Fatalf("at rollout 0%%, installs downloaded %v", got)
 	}
 	buckets := make([]float64, n)
 	seen := map[float64]bool{}
@@ -62,6 +66,7 @@ func TestStagedRollout(t *testing.T) {
 	}
 
 	e.repo("rollout", "1.1.0", "50")
+	e.srv.ResetLog()
 	took := make([]bool, n)
 	updated := 0
 	for i, v := range startAll(t, fleet, parallel) {
@@ -83,8 +88,14 @@ func TestStagedRollout(t *testing.T) {
 		t.Fatalf("rollout 50%%: %d of %d installs updated, want between %d and %d", updated, n, lo, hi)
 	}
 
+	// Only the installs that took it downloaded anything (one patch each).
+	if got := e.srv.Fetched("/targets/"); len(got) != updated {
+		t.Fatalf("at rollout 50%%, %d installs updated but %d targets were downloaded: %v", updated, len(got), got)
+	}
+
 	// Restarting changes nothing: the draw is kept, and the ones left out
-	// are left out again.
+	// are left out again, without downloading anything.
+	e.srv.ResetLog()
 	for i, v := range startAll(t, fleet, parallel) {
 		want := "1.0.0"
 		if took[i] {
@@ -96,6 +107,9 @@ func TestStagedRollout(t *testing.T) {
 		if b := bucketOf(t, fleet[i]); b != buckets[i] {
 			t.Errorf("install %d's bucket changed from %v to %v", i, buckets[i], b)
 		}
+	}
+	if got := e.srv.Fetched("/targets/"); len(got) != 0 {
+		t.Errorf("restarts downloaded %v", got)
 	}
 	if t.Failed() {
 		t.FailNow()
