@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 )
@@ -90,7 +89,7 @@ func extract(ctx context.Context, r io.Reader, dir string, maxSize int64, mode f
 	if maxSize < 0 {
 		return fmt.Errorf("extract into %s: negative size limit %d", dir, maxSize)
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil {
+	if err := os.Mkdir(dir, 0o755); err != nil {
 		return fmt.Errorf("extract: %w", err)
 	}
 	x := &extractor{
@@ -172,7 +171,9 @@ func (x *extractor) run(r io.Reader) error {
 	if err := x.createSymlinks(); err != nil {
 		return err
 	}
-	x.applyDirMeta()
+	if err := x.applyDirMeta(); err != nil {
+		return err
+	}
 	return x.flush.finish(x.root, x.kinds)
 }
 
@@ -391,19 +392,22 @@ func (x *extractor) createSymlinks() error {
 	return nil
 }
 
-// applyDirMeta sets folder modes and times after their contents exist,
-// deepest first so setting a child does not change its parent's mtime.
-func (x *extractor) applyDirMeta() {
-	sort.SliceStable(x.dirs, func(i, j int) bool {
-		return strings.Count(x.dirs[i].path, "/") > strings.Count(x.dirs[j].path, "/")
-	})
+// applyDirMeta sets folder modes and times once every entry exists, since
+// creating an entry changes its folder's mtime. Modes keep the owner's rwx,
+// so the order does not matter.
+func (x *extractor) applyDirMeta() error {
 	for _, d := range x.dirs {
 		full := x.full(d.path)
 		if runtime.GOOS != "windows" {
-			os.Chmod(full, d.mode|0o700)
+			if err := os.Chmod(full, d.mode|0o700); err != nil {
+				return fmt.Errorf("folder %q: set mode: %w", "./"+d.path, err)
+			}
 		}
-		os.Chtimes(full, d.mtime, d.mtime)
+		if err := os.Chtimes(full, d.mtime, d.mtime); err != nil {
+			return fmt.Errorf("folder %q: set mtime: %w", "./"+d.path, err)
+		}
 	}
+	return nil
 }
 
 // boundedReader fails when its source holds more than max bytes, and stops

@@ -132,18 +132,15 @@ func BenchmarkExtract(b *testing.B) {
 // measure. Run with -benchtime=3x: the serial mode takes a while.
 func BenchmarkExtractFlush(b *testing.B) {
 	_, tarBytes := benchTree(b, 12000, 100<<20)
-	for _, m := range []struct {
-		name string
-		mode flushMode
-	}{{"none", flushNone}, {"serial", flushSerial}, {"parallel", flushParallel}, {"syncfs", flushSyncfs}, {"syncfs-early", flushSyncfsEarly}} {
-		b.Run(m.name, func(b *testing.B) {
+	for _, m := range []flushMode{flushNone, flushSerial, flushParallel, flushSyncfs, flushSyncfsEarly} {
+		b.Run(m.String(), func(b *testing.B) {
 			parent := b.TempDir()
 			b.SetBytes(int64(len(tarBytes)))
 			i := 0
 			for b.Loop() {
 				dir := filepath.Join(parent, fmt.Sprint(i))
 				i++
-				if err := extract(context.Background(), bytes.NewReader(tarBytes), dir, int64(len(tarBytes)), m.mode); err != nil {
+				if err := extract(context.Background(), bytes.NewReader(tarBytes), dir, int64(len(tarBytes)), m); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()

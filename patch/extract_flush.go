@@ -18,6 +18,10 @@ const (
 	flushSyncfsEarly                  // Linux: start writeback per file, then syncfs
 )
 
+func (m flushMode) String() string {
+	return [...]string{"none", "serial", "parallel", "syncfs", "syncfs-early"}[m]
+}
+
 // flusher gets every file Extract wrote (it owns and closes them) and, at
 // the end, makes them and the folders durable.
 type flusher interface {

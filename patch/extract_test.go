@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -396,4 +397,51 @@ func assertGone(t testing.TB, parent, dir string) {
 	for _, e := range entries {
 		t.Errorf("left behind next to the extraction folder: %s", e.Name())
 	}
+}
+
+// Every flush mode extracts the same tree, and a failure part way through
+// leaves nothing behind and no flush goroutines running.
+func TestExtractFlushModes(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	os.Mkdir(src, 0o755)
+	makeTree(t, src, sampleTree())
+	var buf bytes.Buffer
+	if err := WriteTar(context.Background(), src, &buf); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	want := snapshot(t, src)
+	for k, e := range want {
+		e.MTime = e.MTime.Truncate(time.Second)
+		want[k] = e
+	}
+	bad := buildTar(t, append(manyFiles(100), fileHdr("../evil", "x")))
+	for _, m := range []flushMode{flushNone, flushSerial, flushParallel, flushSyncfs, flushSyncfsEarly, defaultFlush} {
+		t.Run(m.String(), func(t *testing.T) {
+			dst := filepath.Join(t.TempDir(), "x")
+			if err := extract(context.Background(), bytes.NewReader(good), dst, int64(len(good)), m); err != nil {
+				t.Fatal(err)
+			}
+			diffSnapshots(t, snapshot(t, dst), want)
+
+			before := runtime.NumGoroutine()
+			parent := t.TempDir()
+			err := extract(context.Background(), bytes.NewReader(bad), filepath.Join(parent, "x"), int64(len(bad)), m)
+			if !errors.Is(err, ErrUnsafeArchive) {
+				t.Fatalf("err = %v, want ErrUnsafeArchive", err)
+			}
+			assertGone(t, parent, filepath.Join(parent, "x"))
+			if after := runtime.NumGoroutine(); after > before {
+				t.Errorf("%d goroutines before a failed extraction, %d after", before, after)
+			}
+		})
+	}
+}
+
+func manyFiles(n int) []*tar.Header {
+	var hdrs []*tar.Header
+	for i := range n {
+		hdrs = append(hdrs, fileHdr(fmt.Sprintf("./d%d/f%03d", i%7, i), strings.Repeat("x", i)))
+	}
+	return hdrs
 }
