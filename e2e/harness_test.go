@@ -165,9 +165,11 @@ type appRun struct {
 	Launcher   string   `json:"launcher"`
 	EnvVersion string   `json:"env_version"`
 	InstallDir string   `json:"install_dir"`
+	PID        int      `json:"pid"`
 }
 
 type result struct {
+	pid            int // the launcher's process
 	code           int
 	stdout, stderr string
 	runs           []appRun // app runs recorded during this launcher run
@@ -183,8 +185,13 @@ func (in *install) run(env []string, args ...string) result {
 	cmd.Env = append(append(os.Environ(), "SAMPLEAPP_OUT="+in.out), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	err := cmd.Start()
+	if err != nil {
+		in.t.Fatalf("start launcher: %v", err)
+	}
+	pid := cmd.Process.Pid
+	err = cmd.Wait()
+	r := result{pid: pid, stdout: stdout.String(), stderr: stderr.String()}
 	var exitErr *exec.ExitError
 	switch {
 	case errors.As(err, &exitErr):

@@ -180,11 +180,19 @@ func (l *Launcher) updateLocked(ctx context.Context) error {
 			}
 		}
 	}
+	if l.cfg.SelfUpdate {
+		l.removeLauncherLeftovers()
+	}
 	state := l.loadState()
 	start := time.Now()
 	plan, client, err := l.check(ctx, &state)
 	if err == nil && plan != nil {
 		err = l.install(ctx, client, plan, &state)
+	}
+	if client != nil && l.cfg.SelfUpdate {
+		if err := l.selfUpdate(ctx, client, &state); err != nil {
+			l.log.Error("launcher self-update failed", "error", err)
+		}
 	}
 	check := &layout.Check{Time: start.UTC()}
 	switch {
@@ -194,6 +202,9 @@ func (l *Launcher) updateLocked(ctx context.Context) error {
 	case plan == nil:
 		check.Result = "up to date"
 		l.log.Info("up to date", "took", time.Since(start).Round(time.Millisecond))
+		// Versions an earlier cleanup had to leave because they were in
+		// use go now, not only at the next update.
+		l.cleanup(&state)
 	default:
 		check.Result = "updated to " + plan.To.String()
 	}

@@ -27,6 +27,9 @@ type State struct {
 	RolloutBucket *float64 `json:"rollout_bucket,omitempty"`
 	// Probation tracks the first starts of a newly installed version.
 	Probation *Probation `json:"probation,omitempty"`
+	// LauncherHeldBack lists launcher releases that failed their self-check;
+	// the launcher does not update itself to them again.
+	LauncherHeldBack []string `json:"launcher_held_back,omitempty"`
 	// UserMeta holds the publisher's user metadata (release notes and such)
 	// of installed versions, as signed in the repository.
 	UserMeta map[string]json.RawMessage `json:"user_meta,omitempty"`
@@ -78,7 +81,8 @@ func (d Dir) SaveState(s State) error {
 	if err := os.MkdirAll(d.State(), 0o755); err != nil {
 		return fmt.Errorf("create state folder: %w", err)
 	}
-	if err := fsutil.WriteFile(d.stateFile(), append(b, '\n'), 0o644); err != nil {
+	write := func() error { return fsutil.WriteFile(d.stateFile(), append(b, '\n'), 0o644) }
+	if err := retryBusy(write); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -225,6 +226,33 @@ signed to its threshold.`,
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				return r.Add(ctx, args[0], c.path(args[1]), opts)
+			}
+		},
+	}
+}
+
+func addLauncherCommand() command {
+	return command{
+		name: "add-launcher", args: "VERSION FILE [flags]",
+		summary: "publish a launcher executable for installed launchers to update themselves",
+		help: `Publishes FILE, a launcher executable built for --os/--arch, as target
+launcher-OS-ARCH-VERSION. Installed launchers with "self_update": true in
+launcher.json replace themselves with the newest one for their platform
+(verified through TUF, and kept only if "FILE --version" works). Python
+tufup clients ignore these targets.`,
+		setup: func(fs *pflag.FlagSet) func(*cli, []string) error {
+			goos := fs.String("os", runtime.GOOS, "the `GOOS` FILE was built for")
+			goarch := fs.String("arch", runtime.GOARCH, "the `GOARCH` FILE was built for")
+			sf := addSigningFlags(fs)
+			return func(c *cli, args []string) error {
+				if err := wantArgs(args, 2, "VERSION FILE"); err != nil {
+					return err
+				}
+				r, err := c.open(sf)
+				if err != nil {
+					return err
+				}
+				return r.AddLauncher(args[0], *goos, *goarch, c.path(args[1]))
 			}
 		},
 	}

@@ -50,7 +50,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		initCommand(), addCommand(), removeLatestCommand(), rolloutCommand(),
+		initCommand(), addCommand(), addLauncherCommand(), removeLatestCommand(), rolloutCommand(),
 		signCommand(), keysCommand(), thresholdCommand(),
 		signFileCommand(), publishCommand(),
 		verifyCommand(), statusCommand(), serveCommand(),
