@@ -26,6 +26,9 @@ var errPatch = errors.New("patch failed")
 // versions/, and flips the current pointer. The caller holds the lock.
 func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan, state *layout.State) error {
 	to := plan.To.String()
+	if err := l.dir.Create(); err != nil {
+		return err
+	}
 	if _, err := os.Stat(l.dir.Version(to)); err == nil {
 		// A crash after the version was moved into place, before the
 		// pointer flip: the folder is complete, only the flip is missing.
@@ -176,6 +179,7 @@ func (l *Launcher) cleanup(state *layout.State) {
 		return
 	}
 	keep := keepSet(installed, current, l.cfg.KeepVersions)
+	removed := false
 	for _, v := range installed {
 		if keep[v] {
 			continue
@@ -185,12 +189,16 @@ func (l *Launcher) cleanup(state *layout.State) {
 			continue
 		}
 		delete(state.UserMeta, v)
+		removed = true
 		l.log.Info("removed old version", "version", v)
 	}
 	l.removeStale(l.dir.Cache(), func(name string) bool { return name != filepath.Base(l.cachedTar(current)) })
 	// Completed downloads are installed now; partial ones of newer
 	// releases are kept so that they resume.
 	l.removeStale(l.dir.Downloads(), func(name string) bool { return !strings.HasSuffix(name, ".part") })
+	if !removed {
+		return // an up-to-date start with nothing to remove writes nothing
+	}
 	if err := l.dir.SaveState(*state); err != nil {
 		l.log.Warn("cannot save state", "error", err)
 	}
