@@ -106,7 +106,8 @@ func (d Dir) SetCurrent(v string) error {
 	if fi, err := os.Stat(d.Version(v)); err != nil || !fi.IsDir() {
 		return fmt.Errorf("cannot point current at %q: not installed", v)
 	}
-	if err := fsutil.WriteFile(d.pointer(), []byte(v+"\n"), 0o644); err != nil {
+	write := func() error { return fsutil.WriteFile(d.pointer(), []byte(v+"\n"), 0o644) }
+	if err := retryBusy(write); err != nil {
 		return fmt.Errorf("write current pointer: %w", err)
 	}
 	return nil
@@ -208,7 +209,7 @@ func (d Dir) Remove(v string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("remove version %s (in use?): %w", v, err)
 	}
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := removeAll(tmp); err != nil {
 		return fmt.Errorf("version %s uninstalled, but its files in %s could not all be deleted yet: %w", v, tmp, err)
 	}
 	return nil
@@ -243,7 +244,7 @@ func (d Dir) CleanLeftovers() error {
 			continue
 		}
 		for _, e := range entries {
-			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			if err := removeAll(filepath.Join(dir, e.Name())); err != nil {
 				errs = append(errs, err)
 			}
 		}
