@@ -1,24 +1,56 @@
 package launcher
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"os/signal"
 	"syscall"
+
+	"golang.org/x/sys/windows"
 )
 
 // canExec: Windows has no exec; the launcher waits for the app as a child
 // and passes on its exit code.
+//
+// The child inherits no handle of the launcher's own files (the log, the
+// lock): Go opens files non-inheritable, and os/exec hands the child an
+// explicit list holding only its three standard handles.
 const canExec = false
 
 func execApp(string, []string, []string) error { return syscall.EWINDOWS }
 
-// configureChild gives a console app its own console window unless the
-// launcher was asked to share its console.
+// configureChild decides which console the app gets (launcher.json
+// "console"). The launcher is built for the GUI subsystem (-H=windowsgui),
+// so Windows never gives it a console window of its own.
+//
+// console false (GUI apps): the app gets no console window. A GUI app is
+// not affected; a console app runs hidden, writing to the standard handles
+// the launcher was given, if any.
+//
+// console true (console apps): the app shares the console of the terminal
+// the launcher was started from (the launcher attaches to it). Started from
+// Explorer or a shortcut there is none, so the launcher makes one: the app
+// gets its window, as console apps started from Explorer do. Standard
+// handles the caller redirected (pipes, files) stay the app's; without a
+// console to attach to and with all three redirected (a script or a
+// service capturing the output), no window is made.
 func configureChild(cmd *exec.Cmd, shareConsole bool) {
-	const createNewConsole = 0x00000010
 	if !shareConsole {
-		cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: createNewConsole}
+		cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_NO_WINDOW}
+		return
+	}
+	missing := missingStdHandles()
+	if attachParentConsole() {
+		fillStdHandles(cmd, missing)
+		return
+	}
+	if !missing.any() {
+		cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_NO_WINDOW}
+		return
+	}
+	if err := allocConsole(); err == nil {
+		fillStdHandles(cmd, missing)
 	}
 }
 
@@ -30,4 +62,75 @@ func forwardSignals(*os.Process) (stop func()) {
 	return func() { signal.Stop(ch) }
 }
 
+// exitCode is the app's exit code in full: Windows exit codes are 32 bits
+// (a crash is 0xC0000005), and os.Exit passes them on unchanged.
 func exitCode(err *exec.ExitError) int { return err.ExitCode() }
+
+// stdHandles records which standard handles the launcher was started
+// without: a GUI-subsystem program started from Explorer, or from a
+// terminal without redirection, has none.
+type stdHandles struct{ in, out, err bool }
+
+func (s stdHandles) any() bool { return s.in || s.out || s.err }
+
+func missingStdHandles() stdHandles {
+	missing := func(which uint32) bool {
+		h, err := windows.GetStdHandle(which)
+		return err != nil || h == 0 || h == windows.InvalidHandle
+	}
+	return stdHandles{
+		in:  missing(windows.STD_INPUT_HANDLE),
+		out: missing(windows.STD_OUTPUT_HANDLE),
+		err: missing(windows.STD_ERROR_HANDLE),
+	}
+}
+
+// fillStdHandles gives the app the console's input and output for the
+// standard handles the launcher had none of.
+func fillStdHandles(cmd *exec.Cmd, missing stdHandles) {
+	if missing.in {
+		if f, err := os.OpenFile("CONIN$", os.O_RDWR, 0); err == nil {
+			cmd.Stdin = f
+		}
+	}
+	if missing.out || missing.err {
+		f, err := os.OpenFile("CONOUT$", os.O_RDWR, 0)
+		if err != nil {
+			return
+		}
+		if missing.out {
+			cmd.Stdout = f
+		}
+		if missing.err {
+			cmd.Stderr = f
+		}
+	}
+}
+
+var (
+	kernel32          = windows.NewLazySystemDLL("kernel32.dll")
+	procAttachConsole = kernel32.NewProc("AttachConsole")
+	procAllocConsole  = kernel32.NewProc("AllocConsole")
+)
+
+// attachParentConsole attaches the launcher to the console of the process
+// that started it, and reports whether the launcher now has a console
+// (also when it had one already: a console-subsystem build).
+func attachParentConsole() bool {
+	const attachParentProcess = ^uintptr(0) // ATTACH_PARENT_PROCESS, (DWORD)-1
+	if err := procAttachConsole.Find(); err != nil {
+		return false
+	}
+	ok, _, err := procAttachConsole.Call(attachParentProcess)
+	return ok != 0 || errors.Is(err, windows.ERROR_ACCESS_DENIED)
+}
+
+func allocConsole() error {
+	if err := procAllocConsole.Find(); err != nil {
+		return err
+	}
+	if ok, _, err := procAllocConsole.Call(); ok == 0 {
+		return err
+	}
+	return nil
+}

@@ -33,7 +33,11 @@ const (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// Build for Windows with -ldflags -H=windowsgui, so that no console
+	// window flashes when a shortcut starts the launcher; Output then finds
+	// the terminal's console for messages when started from one.
+	stdout, stderr := launcher.Output()
+	os.Exit(run(os.Args[1:], stdout, stderr))
 }
 
 type options struct {
