@@ -2,9 +2,11 @@ package launcher
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/windows"
@@ -36,6 +38,7 @@ func execApp(string, []string, []string) error { return syscall.EWINDOWS }
 // console to attach to and with all three redirected (a script or a
 // service capturing the output), no window is made.
 func configureChild(cmd *exec.Cmd, shareConsole bool) {
+	shortenPaths(cmd)
 	if !shareConsole {
 		cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_NO_WINDOW}
 		return
@@ -133,4 +136,53 @@ func allocConsole() error {
 		return err
 	}
 	return nil
+}
+
+// shortenPaths makes a deep install startable. CreateProcess takes no
+// program path of MAX_PATH (260) characters or more, and no working
+// directory of 248 or more, long-path support or not; the short (8.3) names
+// of the folders get there where the volume keeps them. Otherwise Start
+// fails with an error that says so, rather than "file not found".
+func shortenPaths(cmd *exec.Cmd) {
+	const maxDir = windows.MAX_PATH - 12 // room for an 8.3 file name
+	if len(cmd.Path) >= windows.MAX_PATH {
+		short, err := shortPath(cmd.Path)
+		if err != nil || len(short) >= windows.MAX_PATH {
+			cmd.Err = fmt.Errorf("its path has %d characters, and Windows starts programs only from paths shorter than %d "+
+				"(this volume keeps no short names to reach it): install the app in a shorter folder", len(cmd.Path), windows.MAX_PATH)
+			return
+		}
+		cmd.Path = short
+	}
+	if len(cmd.Dir) >= maxDir {
+		if short, err := shortPath(cmd.Dir); err == nil && len(short) < maxDir {
+			cmd.Dir = short
+		}
+	}
+}
+
+// shortPath returns absolute path p with every component in its short
+// (8.3) form where it has one.
+func shortPath(p string) (string, error) {
+	prefix, unc := `\\?\`, strings.HasPrefix(p, `\\`)
+	if unc {
+		prefix, p = `\\?\UNC\`, p[2:]
+	}
+	long, err := windows.UTF16PtrFromString(prefix + p)
+	if err != nil {
+		return "", err
+	}
+	buf := make([]uint16, 1024)
+	n, err := windows.GetShortPathName(long, &buf[0], uint32(len(buf)))
+	if err != nil {
+		return "", err
+	}
+	if int(n) > len(buf) {
+		return "", fmt.Errorf("short path of %s: too long", p)
+	}
+	short := strings.TrimPrefix(windows.UTF16ToString(buf[:n]), prefix)
+	if unc {
+		short = `\\` + short
+	}
+	return short, nil
 }
