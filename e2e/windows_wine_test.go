@@ -514,3 +514,35 @@ func TestWineLongPaths(t *testing.T) {
 	}
 	assertSameTree(t, bundles["2.0.0"], filepath.Join(in.dir, "versions", "2.0.0"))
 }
+
+// The layout package's Windows tests, compiled for Windows and run under
+// Wine: the pointer replaced while a reader has it open, a folder with a
+// file in use left alone, leftovers deleted.
+func TestWineLayoutTests(t *testing.T) {
+	t.Parallel()
+	wineSetup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	root, err := sandbox.ModuleRoot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(t.TempDir(), "layout.test.exe")
+	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", exe, "./layout")
+	build.Dir = root
+	build.Env = append(os.Environ(), "GOOS=windows", "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build layout tests for Windows: %v\n%s", err, out)
+	}
+	run := exec.CommandContext(ctx, "wine", exe, "-test.run", "^TestWindows", "-test.v")
+	run.Env = append(os.Environ(), "WINEDEBUG=-all")
+	out, err := run.CombinedOutput()
+	if err != nil {
+		t.Fatalf("layout tests under Wine: %v\n%s", err, out)
+	}
+	for _, name := range []string{"TestWindowsSetCurrentWhileReaderHasItOpen", "TestWindowsRemoveInUse", "TestWindowsCleanLeftovers"} {
+		if !strings.Contains(string(out), "--- PASS: "+name) {
+			t.Errorf("%s did not pass under Wine (skipped or missing):\n%s", name, out)
+		}
+	}
+}
