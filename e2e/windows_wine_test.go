@@ -359,10 +359,19 @@ func TestWineUpdateWhileRunning(t *testing.T) {
 		t.Fatalf("launcher exit code %d, want the app's 7\nstderr: %s", code, stderr)
 	}
 
-	// The next start (nothing new to install) removes 1.0.0.
+	// A launcher started from inside versions/1.0.0 (a terminal left
+	// there) runs 3.0.0 and waits for it: while it waits, it must not keep
+	// 1.0.0's folder by its working directory. The next start, with
+	// nothing new to install, removes 1.0.0.
+	gate3 := filepath.Join(t.TempDir(), "release-3.0.0")
+	waiting, _ := in.startBackground(v1Dir, []string{"SAMPLEAPP_WAIT=" + winPath(gate3)})
 	in.start("3.0.0", nil)
 	if got := in.installed(); !slices.Equal(got, []string{"2.0.0", "3.0.0"}) {
 		t.Fatalf("installed = %v after 1.0.0 exited; want it removed\nlog:\n%s", got, in.log())
+	}
+	release(t, gate3)
+	if code := waiting.wait(t); code != 0 {
+		t.Fatalf("the launcher waiting for 3.0.0 exited with %d", code)
 	}
 	if trash, _ := os.ReadDir(filepath.Join(in.dir, ".tufup", "trash")); len(trash) != 0 {
 		t.Fatalf("trash holds %d entries after the removal", len(trash))

@@ -39,6 +39,12 @@ func execApp(string, []string, []string) error { return syscall.EWINDOWS }
 // service capturing the output), no window is made.
 func configureChild(cmd *exec.Cmd, shareConsole bool) {
 	shortenPaths(cmd)
+	if cmd.Dir != "" {
+		// The app does not start in a version folder (see runChild), and
+		// neither stays the launcher, which waits for it, maybe for hours:
+		// a working directory keeps a folder from being removed.
+		os.Chdir(cmd.Dir)
+	}
 	if !shareConsole {
 		cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.CREATE_NO_WINDOW}
 		return
