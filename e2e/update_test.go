@@ -122,3 +122,19 @@ func TestFreshInstallWithoutNetworkFails(t *testing.T) {
 		t.Fatalf("exit %d, runs %d, stderr %q; want a clear failure", r.code, len(r.runs), r.stderr)
 	}
 }
+
+// Issue 6: a repository on a share or USB stick, reached with file:// URLs.
+func TestUpdateFromFileURL(t *testing.T) {
+	e := newEnv(t)
+	bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
+	repoURL := "file://" + filepath.ToSlash(filepath.Join(e.work, "repository"))
+	in := e.newInstall(map[string]any{"metadata_url": repoURL + "/metadata/", "targets_url": repoURL + "/targets/"})
+	e.srv.Close() // nothing over HTTP
+	in.start("1.0.0")
+	bundles["1.1.0"] = e.publish("1.1.0", sandbox.BundleOptions{})
+	in.start("1.1.0")
+	assertSameTree(t, bundles["1.1.0"], filepath.Join(in.dir, "versions", "1.1.0"))
+	if !strings.Contains(in.log(), "sampleapp-1.1.0.patch") {
+		t.Fatalf("the update did not use the patch:\n%s", in.log())
+	}
+}
