@@ -636,3 +636,22 @@ func TestStatusOutput(t *testing.T) {
 		t.Fatalf("--status --json = %+v", s)
 	}
 }
+
+// A release without the app's entry point is never switched to.
+func TestReleaseWithoutEntryPointIsRefused(t *testing.T) {
+	e := newEnv(t)
+	bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
+	in := e.newInstall(nil)
+	in.start("1.0.0")
+	broken := filepath.Join(e.work, "dist", "broken-1.1.0")
+	if err := os.MkdirAll(broken, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(broken, "VERSION"), []byte("1.1.0\n"), 0o644)
+	e.repo("add", "1.1.0", broken)
+	in.start("1.0.0")
+	if !strings.Contains(in.log(), "has no entry point") {
+		t.Fatalf("the refusal is not logged:\n%s", in.log())
+	}
+	assertIntact(t, in, bundles)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -73,6 +74,10 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 		os.RemoveAll(staging)
 		return fmt.Errorf("extract %s: %w", to, err)
 	}
+	if err := l.checkEntry(staging, to); err != nil {
+		os.RemoveAll(staging)
+		return err
+	}
 	crashPoint("rename")
 	if err := l.dir.Add(staging, to); err != nil {
 		os.RemoveAll(staging)
@@ -83,6 +88,25 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 	}
 	l.log.Info("updated", "from", plan.From, "to", to, "download_bytes", plan.DownloadSize(),
 		"took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// checkEntry refuses a release whose folder lacks the app's entry point:
+// switching to it would leave nothing to start.
+func (l *Launcher) checkEntry(dir, version string) error {
+	entry, err := l.cfg.Entry.ForOS(runtime.GOOS)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(entry)))
+	switch {
+	case err != nil:
+		return fmt.Errorf("release %s has no entry point %s (launcher.json \"entry\"): refusing to switch to it", version, entry)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("release %s: entry point %s is not a file", version, entry)
+	case runtime.GOOS != "windows" && fi.Mode()&0o111 == 0:
+		return fmt.Errorf("release %s: entry point %s is not executable", version, entry)
+	}
 	return nil
 }
 
