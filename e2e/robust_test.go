@@ -654,4 +654,10 @@ func TestReleaseWithoutEntryPointIsRefused(t *testing.T) {
 		t.Fatalf("the refusal is not logged:\n%s", in.log())
 	}
 	assertIntact(t, in, bundles)
+	// Held back: the next start does not fetch it again.
+	e.srv.ResetLog()
+	in.start("1.0.0")
+	if got := e.srv.Fetched("/targets/"); len(got) != 0 {
+		t.Fatalf("the refused release was fetched again: %v", got)
+	}
 }

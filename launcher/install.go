@@ -76,6 +76,12 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 	}
 	if err := l.checkEntry(staging, to); err != nil {
 		os.RemoveAll(staging)
+		os.Remove(out)
+		// Hold it back: retrying would only download and fail again.
+		if state.HeldBack == nil {
+			state.HeldBack = map[string]string{}
+		}
+		state.HeldBack[to] = err.Error()
 		return err
 	}
 	crashPoint("rename")
