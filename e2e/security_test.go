@@ -45,13 +45,8 @@ func threeReleases(t *testing.T) (s *secEnv, s1, s2, s3 repoState) {
 
 // with returns a copy of st with some files replaced.
 func (st repoState) with(files map[string][]byte) repoState {
-	out := repoState{}
-	for k, v := range st {
-		out[k] = v
-	}
-	for k, v := range files {
-		out[k] = v
-	}
+	out := maps.Clone(st)
+	maps.Copy(out, files)
 	return out
 }
 
