@@ -41,14 +41,21 @@ type Config struct {
 	// KeepVersions is how many versions stay installed (at least 2: the
 	// current and the previous, for rollback).
 	KeepVersions int `json:"keep_versions,omitempty"`
-	// Update is the update policy: "on-start" checks at every start,
-	// "never" only starts the installed version.
+	// Update is the update policy: "on-start" checks at every start and
+	// installs an update before starting the app; "background" starts the
+	// installed version at once and installs the update meanwhile, for the
+	// next start; "never" only starts the installed version.
 	Update string `json:"update,omitempty"`
 	// CheckTimeout bounds the update check at start, so an unreachable or
 	// silent server never delays the app by more than this.
 	CheckTimeout Duration `json:"check_timeout,omitempty"`
-	// IdleTimeout aborts a download that receives no byte for this long.
+	// IdleTimeout aborts a download that receives (almost) nothing for
+	// this long.
 	IdleTimeout Duration `json:"idle_timeout,omitempty"`
+	// DownloadTimeout bounds an update's downloads while a version is
+	// installed (on-start policy), so a slow server cannot hold the app's
+	// start for long; the download resumes at the next start.
+	DownloadTimeout Duration `json:"download_timeout,omitempty"`
 	// Headers are sent with every request (for instance an Authorization
 	// token); their values are never logged.
 	Headers map[string]string `json:"headers,omitempty"`
@@ -78,10 +85,12 @@ const (
 	DefaultKeepVersions      = 2
 	DefaultCheckTimeout      = 5 * time.Second
 	DefaultIdleTimeout       = 30 * time.Second
+	DefaultDownloadTimeout   = 10 * time.Minute
 	DefaultProbationStarts   = 3
 	DefaultProbationFailures = 2
 	DefaultProbationWindow   = 10 * time.Second
 	UpdateOnStart            = "on-start"
+	UpdateBackground         = "background"
 	UpdateNever              = "never"
 )
 
@@ -190,11 +199,11 @@ func (c *Config) fillAndCheck() error {
 	switch c.Update {
 	case "":
 		c.Update = UpdateOnStart
-	case UpdateOnStart, UpdateNever:
+	case UpdateOnStart, UpdateBackground, UpdateNever:
 	default:
-		return fmt.Errorf(`key "update": %q is not one of "on-start", "never"`, c.Update)
+		return fmt.Errorf(`key "update": %q is not one of "on-start", "background", "never"`, c.Update)
 	}
-	for key, d := range map[string]*Duration{"check_timeout": &c.CheckTimeout, "idle_timeout": &c.IdleTimeout, "probation_window": &c.ProbationWindow} {
+	for key, d := range map[string]*Duration{"check_timeout": &c.CheckTimeout, "idle_timeout": &c.IdleTimeout, "download_timeout": &c.DownloadTimeout, "probation_window": &c.ProbationWindow} {
 		if *d < 0 {
 			return fmt.Errorf("key %q: negative duration %s", key, time.Duration(*d))
 		}
@@ -204,6 +213,9 @@ func (c *Config) fillAndCheck() error {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = Duration(DefaultIdleTimeout)
+	}
+	if c.DownloadTimeout == 0 {
+		c.DownloadTimeout = Duration(DefaultDownloadTimeout)
 	}
 	for name, value := range c.Headers {
 		if name == "" || strings.ContainsAny(name, " :\r\n") || strings.ContainsAny(value, "\r\n") {

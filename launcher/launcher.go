@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -117,7 +118,13 @@ type App struct {
 func (l *Launcher) Prepare(ctx context.Context) (App, error) {
 	current, curErr := l.dir.Current()
 	installed := curErr == nil || l.hasInstalled()
-	if l.cfg.Update == UpdateOnStart {
+	background := l.cfg.Update == UpdateBackground && installed
+	if background {
+		if err := l.startBackgroundUpdate(); err != nil {
+			l.log.Warn("cannot start the background update", "error", err)
+		}
+	}
+	if l.cfg.Update != UpdateNever && !background {
 		if err := l.updateOnStart(ctx, installed); err != nil {
 			if !installed {
 				if _, err2 := l.currentOrRecover(); err2 != nil {
@@ -164,11 +171,13 @@ func (l *Launcher) updateOnStart(ctx context.Context, installed bool) error {
 		}
 	}
 	defer lock.Unlock()
-	return l.updateLocked(ctx)
+	return l.updateLocked(ctx, true)
 }
 
-// updateLocked is one update attempt; the caller holds the lock.
-func (l *Launcher) updateLocked(ctx context.Context) error {
+// updateLocked is one update attempt; the caller holds the lock. bounded
+// limits the downloads of an update to download_timeout when a version is
+// installed, so the app's start is not held up for long.
+func (l *Launcher) updateLocked(ctx context.Context, bounded bool) error {
 	if err := l.dir.CleanLeftovers(); err != nil {
 		l.log.Warn("leftovers not cleaned up yet", "error", err)
 	}
@@ -187,7 +196,13 @@ func (l *Launcher) updateLocked(ctx context.Context) error {
 	start := time.Now()
 	plan, client, err := l.check(ctx, &state)
 	if err == nil && plan != nil {
-		err = l.install(ctx, client, plan, &state)
+		installCtx := ctx
+		if bounded && plan.From != "" {
+			var cancel context.CancelFunc
+			installCtx, cancel = context.WithTimeout(ctx, time.Duration(l.cfg.DownloadTimeout))
+			defer cancel()
+		}
+		err = l.install(installCtx, client, plan, &state)
 	}
 	if client != nil && l.cfg.SelfUpdate {
 		if err := l.selfUpdate(ctx, client, &state); err != nil {
@@ -339,5 +354,25 @@ func (l *Launcher) UpdateNow(ctx context.Context) error {
 		return err
 	}
 	defer lock.Unlock()
-	return l.updateLocked(ctx)
+	return l.updateLocked(ctx, false)
+}
+
+// startBackgroundUpdate starts "launcher --update-only" detached from this
+// start, which goes on to start the installed version at once. The update
+// is installed side by side meanwhile and runs from the next start.
+func (l *Launcher) startBackgroundUpdate() error {
+	exe, err := executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe, "--update-only")
+	if l.opts.Channel != "" {
+		cmd.Args = append(cmd.Args, "--channel", l.opts.Channel)
+	}
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s --update-only: %w", exe, err)
+	}
+	l.log.Info("updating in the background", "pid", cmd.Process.Pid)
+	return cmd.Process.Release()
 }

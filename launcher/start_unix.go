@@ -18,6 +18,12 @@ func execApp(path string, args, env []string) error {
 
 func configureChild(*exec.Cmd, bool) {}
 
+// detach puts a background process in its own session, so the terminal's
+// signals and the app's end do not stop it.
+func detach(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+}
+
 // forwardSignals passes the signals a terminal or service manager sends to
 // the launcher on to the app, which decides what they mean.
 func forwardSignals(p *os.Process) (stop func()) {

@@ -192,3 +192,9 @@ func shortPath(p string) (string, error) {
 	}
 	return short, nil
 }
+
+// detach runs a background process without a console and outside the
+// launcher's process group, so it outlives the launcher and Ctrl+C.
+func detach(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: windows.DETACHED_PROCESS | windows.CREATE_NEW_PROCESS_GROUP}
+}

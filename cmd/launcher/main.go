@@ -185,7 +185,7 @@ Launcher flags:
 %s
 Configuration: launcher.json and root.json, next to the launcher's executable.
   app_name, metadata_url, targets_url, entry (required); channel, keep_versions,
-  update, check_timeout, idle_timeout, headers, data_dir, probation_starts,
+  update, check_timeout, idle_timeout, download_timeout, headers, data_dir, probation_starts,
   probation_failures, probation_window, self_update, console (optional).
   See docs/launcher-json.md for every key.
 
