@@ -8,16 +8,21 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tufup-go/tufup/internal/sandbox"
+	"github.com/tufup-go/tufup/internal/testenv"
 )
 
 // Issue 11: installs where the launcher's folder is not the place for
@@ -491,5 +496,144 @@ func TestLauncherCLIReferenceMatchesHelp(t *testing.T) {
 	slices.Sort(inDoc)
 	if len(inHelp) == 0 || !slices.Equal(inHelp, inDoc) {
 		t.Fatalf("launcher --help explains %v, docs/launcher-cli.md documents %v", inHelp, inDoc)
+	}
+}
+
+// The nginx configuration docs/hosting.md gives, run by real nginx (with
+// only the TLS lines, port and root replaced): launchers install and update
+// through it, missing root versions are 404, targets and root versions are
+// cached for long, other metadata briefly, and Range requests work.
+func TestHostingDocNginxConfig(t *testing.T) {
+	bin := "/usr/sbin/nginx"
+	if _, err := os.Stat(bin); err != nil {
+		bin = testenv.LookPath(t, "nginx", "nginx")
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "hosting.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```nginx\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/hosting.md has no ```nginx block")
+	}
+	e := newEnv(t)
+	e.publish("1.0.0", sandbox.BundleOptions{})
+	srv := filepath.Join(t.TempDir(), "srv")
+	if err := os.MkdirAll(srv, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(e.work, "repository"), filepath.Join(srv, "sampleapp")); err != nil {
+		t.Fatal(err)
+	}
+	base := startDocNginx(t, bin, string(m[1]), srv)
+
+	in := e.newInstall(map[string]any{"metadata_url": base + "/sampleapp/metadata/", "targets_url": base + "/sampleapp/targets/"})
+	in.start("1.0.0")
+	e.publish("1.1.0", sandbox.BundleOptions{})
+	in.start("1.1.0")
+
+	long, short := "public, max-age=31536000, immutable", "public, max-age=60"
+	for _, c := range []struct {
+		path, rangeHeader string
+		status            int
+		cacheControl      string
+	}{
+		{"/sampleapp/metadata/timestamp.json", "", 200, short},
+		{"/sampleapp/metadata/targets.json", "", 200, short},
+		{"/sampleapp/metadata/root.json", "", 200, short},
+		{"/sampleapp/metadata/1.root.json", "", 200, long},
+		{"/sampleapp/metadata/2.root.json", "", 404, ""},
+		{"/sampleapp/targets/sampleapp-1.1.0.patch", "", 200, long},
+		{"/sampleapp/targets/sampleapp-1.1.0.tar.gz", "bytes=10-19", 206, long},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, base+c.path, nil)
+		if c.rangeHeader != "" {
+			req.Header.Set("Range", c.rangeHeader)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status || (c.status < 400 && resp.Header.Get("Cache-Control") != c.cacheControl) {
+			t.Errorf("GET %s (Range %q): %d, Cache-Control %q; want %d, %q", c.path, c.rangeHeader, resp.StatusCode, resp.Header.Get("Cache-Control"), c.status, c.cacheControl)
+		}
+	}
+}
+
+// startDocNginx runs nginx with a server block taken from the docs, on a
+// free port of 127.0.0.1 with root, and returns its base URL.
+func startDocNginx(t *testing.T, bin, server, root string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	edits := []struct{ re, with string }{
+		{`listen 443 ssl;`, "listen 127.0.0.1:" + strconv.Itoa(port) + ";"},
+		{`(?m)^\s*ssl_certificate(_key)?\s.*$`, ""},
+		{`root /srv/updates;`, "root " + strconv.Quote(root) + ";"},
+	}
+	for _, ed := range edits {
+		re := regexp.MustCompile(ed.re)
+		if !re.MatchString(server) {
+			t.Fatalf("docs/hosting.md's nginx block no longer has %s; update this test", ed.re)
+		}
+		server = re.ReplaceAllLiteralString(server, ed.with)
+	}
+	dir := t.TempDir()
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user root;" // nginx's default worker user cannot read a test's private folders
+	}
+	conf := fmt.Sprintf(`%s
+daemon off;
+worker_processes 1;
+pid %[2]s/nginx.pid;
+error_log %[2]s/error.log warn;
+events { worker_connections 64; }
+http {
+    access_log %[2]s/access.log;
+    client_body_temp_path %[2]s/client_body;
+    proxy_temp_path %[2]s/proxy;
+    fastcgi_temp_path %[2]s/fastcgi;
+    uwsgi_temp_path %[2]s/uwsgi;
+    scgi_temp_path %[2]s/scgi;
+    types { application/json json; }
+    default_type application/octet-stream;
+%[3]s
+}
+`, user, dir, server)
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	for i := 0; ; i++ {
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Fatalf("nginx exited: %v\n%s\nconfig:\n%s", err, log, conf)
+		default:
+		}
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "http://" + addr
+		}
+		if i == 500 {
+			t.Fatalf("nginx does not listen on %s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
