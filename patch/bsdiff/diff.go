@@ -29,8 +29,9 @@ func Diff(ctx context.Context, oldPath, newPath string, patch io.Writer) error {
 // windowing and memory limits on small inputs.
 type config struct {
 	workers int
-	// maxOld is the largest old region one suffix array covers.
-	maxOld int64
+	// maxOld is the largest old region diffed as a whole; larger ones
+	// are cut into windows of window bytes.
+	maxOld, window int64
 	// maxNew is the most new bytes one job diffs.
 	maxNew int64
 	// budget bounds the working memory of jobs in flight, in bytes.
@@ -47,6 +48,7 @@ func defaultConfig() config {
 	return config{
 		workers:  runtime.GOMAXPROCS(0),
 		maxOld:   64 << 20,
+		window:   32 << 20,
 		maxNew:   64 << 20,
 		budget:   640 << 20,
 		tar:      true,
@@ -152,13 +154,13 @@ type outcome struct {
 }
 
 // jobs cuts a segment into jobs of at most maxNew new bytes. An old region
-// larger than maxOld is windowed: each job gets maxOld/2 new bytes and the
-// maxOld old bytes centred on where they fall in proportion.
+// larger than maxOld is windowed: each job gets window/2 new bytes and the
+// window of old bytes centred on where they fall in proportion.
 func (cfg config) jobs(s segment) []*job {
 	var js []*job
 	chunk := cfg.maxNew
 	if s.oldLen > cfg.maxOld {
-		chunk = max(cfg.maxOld/2, 1)
+		chunk = max(cfg.window/2, 1)
 	}
 	for off := int64(0); off < s.newLen; off += chunk {
 		n := min(chunk, s.newLen-off)
@@ -168,13 +170,17 @@ func (cfg config) jobs(s segment) []*job {
 		}
 		if s.oldLen > cfg.maxOld {
 			mid := int64(float64(off+n/2) * float64(s.oldLen) / float64(s.newLen))
-			start := min(max(mid-cfg.maxOld/2, 0), s.oldLen-cfg.maxOld)
-			j.oldOff, j.oldLen = s.oldOff+start, cfg.maxOld
+			start := min(max(mid-cfg.window/2, 0), s.oldLen-cfg.window)
+			j.oldOff, j.oldLen = s.oldOff+start, cfg.window
 		}
 		js = append(js, j)
 	}
 	return js
 }
+
+// gcAfter is the old region size from which a job is followed by a
+// garbage collection.
+const gcAfter = 8 << 20
 
 // memUnit is the granularity of the memory budget.
 const memUnit = 1 << 20
@@ -212,6 +218,14 @@ func (d *differ) run(ctx context.Context, segs []segment, newSize int64, patch i
 			defer wg.Done()
 			for j := range work {
 				j.done <- d.do(ctx, j)
+				if j.oldLen >= gcAfter {
+					// The old bytes and the suffix array just died. Collect
+					// them now, so the next job reuses their memory instead
+					// of the heap growing to twice what is live before Go's
+					// collector runs by itself. Cheap: the heap is almost
+					// all pointer-free slices.
+					runtime.GC()
+				}
 			}
 		}()
 	}

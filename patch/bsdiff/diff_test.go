@@ -20,7 +20,7 @@ import (
 // inputs of a few hundred KB go through every path big files take, and
 // makes the matcher search wherever bsdiff does.
 func smallConfig() config {
-	return config{workers: 3, maxOld: 64 << 10, maxNew: 48 << 10, budget: 2 << 20, tar: true, exact: true, spillMem: 1000}
+	return config{workers: 3, maxOld: 64 << 10, window: 40 << 10, maxNew: 48 << 10, budget: 2 << 20, tar: true, exact: true, spillMem: 1000}
 }
 
 // makePatch diffs old into new with cfg and returns the patch.

@@ -37,13 +37,16 @@
 // with its scratch space (about 8 bytes per old byte). Jobs are dispatched
 // in file order only while the estimates of those not yet written fit a
 // 640 MiB budget, so memory does not grow with the number or size of the
-// files; a job bigger than the budget runs alone. No suffix array covers
-// more than 64 MiB of old bytes: a larger old region is windowed, each
-// 32 MiB of new bytes diffed against the 64 MiB of old bytes centred on
-// where they fall in proportion. Matches further than ~16 MiB from that
-// place are not found, so a big member whose content moved far makes a
-// bigger patch (never a wrong one). The Go runtime's heap may add up to
-// as much again before collecting (set GOMEMLIMIT to trade CPU for less).
+// files; a job bigger than the budget runs alone, and one with a big old
+// region is followed by a garbage collection so the next reuses its memory.
+// An old region of up to 64 MiB is indexed whole. A larger one is windowed:
+// each 16 MiB of new bytes is diffed against the 32 MiB of old bytes
+// centred on where they fall in proportion, two such jobs in parallel.
+// Matches further than ~8 MiB from that place are not found, so a big
+// member whose content moved far makes a bigger patch (never a wrong one).
+// On the Go toolchain's twelve biggest binaries concatenated (101 MB, so
+// windowed) the patch is 2% smaller than bsdiff's, made in a fifth of the
+// time with 0.55 GB peak RSS against bsdiff's 0.91 GB.
 //
 // # Applying
 //

@@ -59,7 +59,7 @@ func FuzzRoundTrip(f *testing.F) {
 		cfg := defaultConfig()
 		if small {
 			cfg = smallConfig()
-			cfg.maxOld, cfg.maxNew = 256, 200
+			cfg.maxOld, cfg.window, cfg.maxNew = 256, 128, 200
 		}
 		patch := makePatch(t, old, nw, cfg)
 		got, err := applyBytes(old, patch)
