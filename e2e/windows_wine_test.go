@@ -34,6 +34,7 @@ import (
 type wineBuild struct {
 	sandbox.Binaries
 	GUILauncher string
+	Shortcut    string // scripts/wine-test: starts a program as a shortcut does
 }
 
 var wineBuilds struct {
@@ -88,7 +89,14 @@ func buildForWindows(dir string) (*wineBuild, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build GUI launcher: %w\n%s", err, out)
 	}
-	return &wineBuild{Binaries: bins, GUILauncher: gui}, nil
+	shortcut := filepath.Join(dir, "wine-test.exe")
+	cmd = exec.CommandContext(ctx, "go", "build", "-o", shortcut, "./scripts/wine-test")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=windows", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build scripts/wine-test: %w\n%s", err, out)
+	}
+	return &wineBuild{Binaries: bins, GUILauncher: gui, Shortcut: shortcut}, nil
 }
 
 // winPath is how a Windows program under Wine names a Linux path.
@@ -119,6 +127,7 @@ func (w *wineEnv) publish(version string, extra map[string]string) string {
 // wineInstall is an install of the Windows launcher in dir.
 type wineInstall struct {
 	*install
+	via []string // programs that start the launcher under Wine
 }
 
 // newInstall lays out the GUI-subsystem launcher in dir with launcher.json
@@ -139,7 +148,7 @@ func (w *wineEnv) newInstall(dir string, extra map[string]any) *wineInstall {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return &wineInstall{&install{t: w.t, dir: dir, launcher: launcher, out: filepath.Join(w.t.TempDir(), "runs.jsonl")}}
+	return &wineInstall{install: &install{t: w.t, dir: dir, launcher: launcher, out: filepath.Join(w.t.TempDir(), "runs.jsonl")}}
 }
 
 // command is the launcher started under Wine with the sample app's run log
@@ -147,7 +156,7 @@ func (w *wineEnv) newInstall(dir string, extra map[string]any) *wineInstall {
 // does not also wait for the app or the wineserver, which inherit them.
 func (in *wineInstall) command(ctx context.Context, env []string, args ...string) (*exec.Cmd, *output) {
 	in.t.Helper()
-	cmd := exec.CommandContext(ctx, "wine", append([]string{in.launcher}, args...)...)
+	cmd := exec.CommandContext(ctx, "wine", append(append(in.via, in.launcher), args...)...)
 	cmd.Env = append(os.Environ(), append([]string{"WINEDEBUG=-all", "SAMPLEAPP_OUT=" + winPath(in.out)}, env...)...)
 	dir := in.t.TempDir()
 	o := &output{}
@@ -553,5 +562,28 @@ func TestWineLayoutTests(t *testing.T) {
 		if !strings.Contains(string(out), "--- PASS: "+name) {
 			t.Errorf("%s did not pass under Wine (skipped or missing):\n%s", name, out)
 		}
+	}
+}
+
+// Started as a desktop shortcut starts it (no standard handles, no
+// console) by a Windows parent that waits for it: the app's exit code
+// reaches that parent, whichever way launcher.json's console is set (true
+// makes a console for the app here, as there is none to share).
+func TestWineStartedLikeAShortcut(t *testing.T) {
+	t.Parallel()
+	w := newWineEnv(t)
+	w.publish("1.0.0", nil)
+	in := w.newInstall(filepath.Join(t.TempDir(), "app"), nil)
+	in.via = []string{w.win.Shortcut}
+	for _, console := range []bool{false, true} {
+		wineSetConfig(t, in, "console", console)
+		r := in.run([]string{"SAMPLEAPP_EXIT=9"}, "from", "a shortcut")
+		if r.code != 9 || len(r.runs) != 1 || !slices.Equal(r.runs[0].Args, []string{"from", "a shortcut"}) {
+			t.Fatalf("console %v: exit %d, app runs %+v; want the app's 9 and one run\nstderr: %s\nlog:\n%s", console, r.code, r.runs, r.stderr, in.log())
+		}
+	}
+	// The launcher's own failure, with nowhere to print it, still exits 2.
+	if r := in.run(nil, "--channel", "nightly"); r.code != 2 || len(r.runs) != 0 {
+		t.Fatalf("bad channel: exit %d, %d app runs; want 2 and none", r.code, len(r.runs))
 	}
 }
