@@ -28,9 +28,9 @@ import (
 	"github.com/tufup-go/tufup/internal/testenv"
 )
 
-// wineBuild holds the Windows binaries, built once per test run: the
-// launcher twice (console subsystem, as sandbox.Build makes it, and GUI
-// subsystem, as it ships) and the sample app.
+// wineBuild holds the Windows binaries, built once per test run: those of
+// sandbox.Build (the sample app runs in the tests), the launcher as it
+// ships (GUI subsystem) and scripts/wine-test.
 type wineBuild struct {
 	sandbox.Binaries
 	GUILauncher string
