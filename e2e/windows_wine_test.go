@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -75,26 +76,15 @@ func buildForWindows(dir string) (*wineBuild, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build Windows binaries: %w", err)
 	}
-	root, err := sandbox.ModuleRoot(ctx)
-	if err != nil {
-		return nil, err
-	}
 	// The launcher as it ships: the GUI subsystem, so no console window
 	// flashes when a shortcut starts it.
 	gui := filepath.Join(dir, "gui", "launcher.exe")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", gui,
-		"-ldflags", "-H=windowsgui -X main.version=0.0.0-test", "./cmd/launcher")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=windows", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build GUI launcher: %w\n%s", err, out)
+	if err := goBuildWindows(ctx, gui, "./cmd/launcher", "-H=windowsgui -X main.version=0.0.0-test"); err != nil {
+		return nil, err
 	}
 	shortcut := filepath.Join(dir, "wine-test.exe")
-	cmd = exec.CommandContext(ctx, "go", "build", "-o", shortcut, "./scripts/wine-test")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS=windows", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build scripts/wine-test: %w\n%s", err, out)
+	if err := goBuildWindows(ctx, shortcut, "./scripts/wine-test", ""); err != nil {
+		return nil, err
 	}
 	return &wineBuild{Binaries: bins, GUILauncher: gui, Shortcut: shortcut}, nil
 }
@@ -586,4 +576,79 @@ func TestWineStartedLikeAShortcut(t *testing.T) {
 	if r := in.run(nil, "--channel", "nightly"); r.code != 2 || len(r.runs) != 0 {
 		t.Fatalf("bad channel: exit %d, %d app runs; want 2 and none", r.code, len(r.runs))
 	}
+}
+
+// The launcher replaces its own running executable (issue 10, the Windows
+// way): a running .exe cannot be overwritten or deleted, only renamed, so
+// the old one is set aside as launcher.exe.old and removed at a later
+// start. A release that fails the self-check is undone and held back.
+func TestWineSelfUpdate(t *testing.T) {
+	t.Parallel()
+	w := newWineEnv(t)
+	w.publish("1.0.0", nil)
+	in := w.newInstall(filepath.Join(t.TempDir(), "Sample App"), map[string]any{"self_update": true})
+	in.start("1.0.0", nil)
+	version := func() string {
+		t.Helper()
+		r := in.run(nil, "--version")
+		if r.code != 0 {
+			t.Fatalf("--version: exit %d, stderr %s", r.code, r.stderr)
+		}
+		return strings.TrimSpace(r.stdout)
+	}
+	old := in.launcher + ".old"
+
+	w.repo("add-launcher", "1.5.0", w.buildGUILauncher("1.5.0"), "--os", "windows", "--arch", runtime.GOARCH)
+	in.start("1.0.0", nil)
+	if got := version(); got != "launcher 1.5.0" {
+		t.Fatalf("after the self-update the launcher is %q\nlog:\n%s", got, in.log())
+	}
+	if _, err := os.Stat(old); err != nil {
+		t.Fatalf("the replaced launcher was running and cannot have been deleted, yet %s is gone: %v", old, err)
+	}
+	in.start("1.0.0", nil)
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the old launcher is still there at a later start: %v\nlog:\n%s", err, in.log())
+	}
+
+	broken := filepath.Join(t.TempDir(), "broken.exe")
+	if err := os.WriteFile(broken, []byte("MZ not really a program"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w.repo("add-launcher", "2.0.0", broken, "--os", "windows", "--arch", runtime.GOARCH)
+	in.start("1.0.0", nil)
+	if got := version(); got != "launcher 1.5.0" {
+		t.Fatalf("after a broken self-update the launcher is %q\nlog:\n%s", got, in.log())
+	}
+	if len(in.logLinesWith("failed its self-check")) == 0 {
+		t.Fatalf("the failed self-check is not logged:\n%s", in.log())
+	}
+}
+
+// buildGUILauncher builds the Windows launcher as it ships, reporting
+// version.
+func (w *wineEnv) buildGUILauncher(version string) string {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out := filepath.Join(w.t.TempDir(), "launcher.exe")
+	if err := goBuildWindows(ctx, out, "./cmd/launcher", "-H=windowsgui -X main.version="+version); err != nil {
+		w.t.Fatal(err)
+	}
+	return out
+}
+
+// goBuildWindows builds the package pkg of this module for Windows.
+func goBuildWindows(ctx context.Context, out, pkg, ldflags string) error {
+	root, err := sandbox.ModuleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "-ldflags", ldflags, pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=windows", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s for Windows: %w\n%s", pkg, err, b)
+	}
+	return nil
 }
