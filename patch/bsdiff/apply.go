@@ -61,9 +61,9 @@ func Apply(old io.ReaderAt, oldSize int64, patch io.ReaderAt, patchSize int64, w
 		old:     old,
 		oldSize: oldSize,
 		w:       w,
-		ctrl:    stream{"control", bzip2.NewReader(io.NewSectionReader(patch, headerSize, ctrlLen))},
-		diff:    stream{"diff", bzip2.NewReader(io.NewSectionReader(patch, diffOff, diffLen))},
-		extra:   stream{"extra", bzip2.NewReader(io.NewSectionReader(patch, extraOff, patchSize-extraOff))},
+		ctrl:    stream{name: "control", r: bzip2.NewReader(io.NewSectionReader(patch, headerSize, ctrlLen))},
+		diff:    stream{name: "diff", r: bzip2.NewReader(io.NewSectionReader(patch, diffOff, diffLen))},
+		extra:   stream{name: "extra", r: bzip2.NewReader(io.NewSectionReader(patch, extraOff, patchSize-extraOff))},
 		buf:     make([]byte, applyChunk),
 		oldBuf:  make([]byte, applyChunk),
 	}
@@ -74,9 +74,11 @@ func Apply(old io.ReaderAt, oldSize int64, patch io.ReaderAt, patchSize int64, w
 	// and bspatch stops right before: ask each block for one more byte so
 	// that damage in the last bytes is reported too. Data after what the
 	// patch needs is tolerated, as bspatch does.
-	for _, s := range []stream{a.ctrl, a.diff, a.extra} {
+	// A block nothing was read from is not looked at, as bspatch does
+	// not (an empty new file's patch may have empty blocks).
+	for _, s := range []*stream{&a.ctrl, &a.diff, &a.extra} {
 		var b [1]byte
-		if _, err := s.r.Read(b[:]); err != nil && err != io.EOF {
+		if _, err := s.r.Read(b[:]); s.used && err != nil && err != io.EOF {
 			return newSize, s.readErr(err)
 		}
 	}
@@ -87,11 +89,13 @@ func Apply(old io.ReaderAt, oldSize int64, patch io.ReaderAt, patchSize int64, w
 type stream struct {
 	name string
 	r    io.Reader
+	used bool
 }
 
 // readFull fills p, turning truncation and bad bzip2 data into ErrCorrupt
 // errors naming the block.
-func (s stream) readFull(p []byte) error {
+func (s *stream) readFull(p []byte) error {
+	s.used = true
 	_, err := io.ReadFull(s.r, p)
 	if err == nil {
 		return nil
@@ -99,7 +103,7 @@ func (s stream) readFull(p []byte) error {
 	return s.readErr(err)
 }
 
-func (s stream) readErr(err error) error {
+func (s *stream) readErr(err error) error {
 	var se bzip2.StructuralError
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):

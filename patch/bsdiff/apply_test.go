@@ -208,6 +208,17 @@ func TestApplyCorrupt(t *testing.T) {
 	}
 }
 
+// TestApplyEmptyBlocks applies a patch to an empty file whose blocks are
+// empty, not even bzip2 headers: bspatch and bsdiff4 accept it, since they
+// never read them.
+func TestApplyEmptyBlocks(t *testing.T) {
+	p := rawPatch{ctrlBz2: []byte{}, diffBz2: []byte{}, extraBz2: []byte{}}.bytes(t)
+	got, err := applyBytes([]byte("old"), p)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("got %q, %v", got, err)
+	}
+}
+
 // TestApplyIOErrors checks that failures reading the old file or writing
 // the new one are reported as such, not as corrupt patches.
 func TestApplyIOErrors(t *testing.T) {

@@ -141,7 +141,8 @@ type job struct {
 	newOff, newLen int64
 	oldOff, oldLen int64
 	same           int64
-	cost           int // budget units held from dispatch until written
+	cost           int64 // bytes of budget taken at dispatch
+	held           int64 // bytes of budget held by the result until written
 	done           chan outcome
 }
 
@@ -182,17 +183,54 @@ func (cfg config) jobs(s segment) []*job {
 // garbage collection.
 const gcAfter = 8 << 20
 
-// memUnit is the granularity of the memory budget.
-const memUnit = 1 << 20
+// estimate is a job's peak memory while it runs: its new bytes and, unless
+// it ends at the equality check, the old bytes, the suffix array (4 bytes
+// per old byte), the prefix index and the construction's scratch space
+// (types, bucket layouts and the recursion's buckets: up to 3 bytes per old
+// byte).
+func (j *job) estimate() int64 {
+	return j.newLen + 8*j.oldLen + (1+1<<16)*4 + 64<<10
+}
 
-// costUnits estimates a job's peak memory in budget units: the new bytes, and
-// unless the job ends at the equality check, the old bytes, the suffix array
-// (4 bytes per old byte) and the construction's scratch space (types,
-// bucket layouts and the recursion's buckets: up to 3 bytes per old byte).
-func (j *job) costUnits(budget int64) int {
-	b := j.newLen + 8*j.oldLen + (1+1<<16)*4 + 64<<10
-	u := (b + memUnit - 1) / memUnit
-	return int(min(max(u, 1), budget/memUnit))
+// budget is a counting semaphore of bytes. A job takes its estimate before
+// it is dispatched, gives back all but its result's size when it is done,
+// and the rest once the result is written; jobs are dispatched in file
+// order, so a job's result never waits behind one that could not start.
+type budget struct {
+	mu    sync.Mutex
+	avail int64
+	freed chan struct{} // closed (and replaced) whenever bytes are given back
+}
+
+func newBudget(n int64) *budget { return &budget{avail: n, freed: make(chan struct{})} }
+
+func (b *budget) acquire(ctx context.Context, n int64) error {
+	for {
+		b.mu.Lock()
+		if b.avail >= n {
+			b.avail -= n
+			b.mu.Unlock()
+			return nil
+		}
+		freed := b.freed
+		b.mu.Unlock()
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+}
+
+func (b *budget) release(n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.avail += n
+	close(b.freed)
+	b.freed = make(chan struct{})
+	b.mu.Unlock()
 }
 
 type differ struct {
@@ -207,9 +245,11 @@ func (d *differ) run(ctx context.Context, segs []segment, newSize int64, patch i
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 
-	budget := make(chan struct{}, max(d.cfg.budget/memUnit, 1))
+	mem := newBudget(d.cfg.budget)
 	work := make(chan *job)
-	pending := make(chan *job, 1024)
+	// Jobs whose results wait for an earlier one to be written; the
+	// memory budget, not this, is what bounds them.
+	pending := make(chan *job, 1<<16)
 
 	var wg sync.WaitGroup
 	for range max(d.cfg.workers, 1) {
@@ -217,7 +257,10 @@ func (d *differ) run(ctx context.Context, segs []segment, newSize int64, patch i
 		go func() {
 			defer wg.Done()
 			for j := range work {
-				j.done <- d.do(ctx, j)
+				o := d.do(ctx, j)
+				j.held = int64(len(o.buf))
+				mem.release(j.cost - j.held)
+				j.done <- o
 				if j.oldLen >= gcAfter {
 					// The old bytes and the suffix array just died. Collect
 					// them now, so the next job reuses their memory instead
@@ -234,17 +277,11 @@ func (d *differ) run(ctx context.Context, segs []segment, newSize int64, patch i
 		defer close(pending)
 		for _, s := range segs {
 			for _, j := range d.cfg.jobs(s) {
-				j.cost = j.costUnits(d.cfg.budget)
+				// A job bigger than the whole budget runs alone.
+				j.cost = min(j.estimate(), d.cfg.budget)
 				j.done = make(chan outcome, 1)
-				for i := range j.cost {
-					select {
-					case budget <- struct{}{}:
-					case <-ctx.Done():
-						for range i {
-							<-budget
-						}
-						return
-					}
+				if mem.acquire(ctx, j.cost) != nil {
+					return
 				}
 				pending <- j
 				work <- j
@@ -252,19 +289,18 @@ func (d *differ) run(ctx context.Context, segs []segment, newSize int64, patch i
 		}
 	}()
 
+	// Every job in pending reaches a worker, which answers at once once
+	// ctx is done, so this loop always ends.
 	for j := range pending {
-		if context.Cause(ctx) == nil {
-			o := <-j.done
-			if o.err == nil {
-				o.err = w.write(o)
+		o := <-j.done
+		if o.err == nil && context.Cause(ctx) == nil {
+			if err := w.write(o); err != nil {
+				cancel(err)
 			}
-			if o.err != nil {
-				cancel(o.err)
-			}
+		} else if o.err != nil {
+			cancel(o.err)
 		}
-		for range j.cost {
-			<-budget
-		}
+		mem.release(j.held)
 	}
 	wg.Wait()
 	if err := context.Cause(ctx); err != nil {
