@@ -116,29 +116,22 @@ type App struct {
 // installed, no update problem makes Prepare fail: problems are logged and
 // the installed version is returned.
 func (l *Launcher) Prepare(ctx context.Context) (App, error) {
-	current, curErr := l.dir.Current()
-	installed := curErr == nil || l.hasInstalled()
-	background := l.cfg.Update == UpdateBackground && installed
-	if background {
+	installed := l.hasInstalled()
+	switch {
+	case l.cfg.Update == UpdateNever:
+	case l.cfg.Update == UpdateBackground && installed:
 		if err := l.startBackgroundUpdate(); err != nil {
 			l.log.Warn("cannot start the background update", "error", err)
 		}
-	}
-	if l.cfg.Update != UpdateNever && !background {
-		if err := l.updateOnStart(ctx, installed); err != nil {
-			if !installed {
-				if _, err2 := l.currentOrRecover(); err2 != nil {
-					return App{}, fmt.Errorf("nothing installed yet and the first install failed: %w", err)
-				}
-			}
+	default:
+		err := l.updateOnStart(ctx, installed)
+		if err != nil && !l.hasInstalled() {
+			return App{}, fmt.Errorf("nothing installed yet and the first install failed: %w", err)
 		}
-		current, curErr = l.dir.Current()
 	}
-	if curErr != nil {
-		var err error
-		if current, err = l.currentOrRecover(); err != nil {
-			return App{}, err
-		}
+	current, err := l.currentOrRecover()
+	if err != nil {
+		return App{}, err
 	}
 	return l.app(current)
 }
