@@ -637,3 +637,72 @@ http {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// docs/migrating-from-tufup.md's recipe: an install that Python tufup kept
+// up to date (files extracted over the app's folder) receives a release
+// whose bundle holds the launcher under the app's old executable name, with
+// launcher.json and root.json, and the app under a new name. The old
+// shortcut then starts the launcher, which installs the same release side
+// by side and from then on updates it the launcher's way.
+func TestMigrationFromTufupInstallDir(t *testing.T) {
+	e := newEnv(t)
+	migrationBundle := func(version string) string {
+		dir := filepath.Join(e.work, "dist", "migrated-"+version)
+		if err := sandbox.WriteBundle(dir, version, e.bins.SampleApp, sandbox.BundleOptions{DataSize: 64 << 10}); err != nil {
+			t.Fatal(err)
+		}
+		// The app gets a new name; the launcher takes the old one.
+		if err := os.Rename(filepath.Join(dir, "sampleapp"), filepath.Join(dir, "sampleapp-main")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sandbox.Install(dir, e.bins.Launcher, sandbox.InstallOptions{
+			Config: map[string]any{
+				"app_name":     "sampleapp",
+				"metadata_url": e.srv.URL + "/metadata/",
+				"targets_url":  e.srv.URL + "/targets/",
+				"entry":        "sampleapp-main",
+			},
+			Root: filepath.Join(e.metadataDir(), "root.json"),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(dir, filepath.Base(e.bins.Launcher)), filepath.Join(dir, "sampleapp")); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	e.publish("1.0.0", sandbox.BundleOptions{})
+	b2 := migrationBundle("2.0.0")
+	// --skip-patch: these bundles hold the 16 MB launcher, whose patch
+	// creation would dominate the test's time; patches are tested elsewhere.
+	e.repo("add", "2.0.0", b2, "--skip-patch")
+
+	// What tufup left on the user's machine at 1.0.0, then its update to
+	// 2.0.0: the bundle copied over the folder.
+	old := filepath.Join(t.TempDir(), "MyApp")
+	if err := copyInstallTree(filepath.Join(e.work, "dist", "sampleapp-1.0.0"), old); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyInstallTree(b2, old); err != nil {
+		t.Fatal(err)
+	}
+	in := &install{t: t, dir: old, launcher: filepath.Join(old, "sampleapp"), out: filepath.Join(t.TempDir(), "runs.jsonl")}
+
+	// The old shortcut starts <folder>/sampleapp: now the launcher.
+	e.srv.ResetLog()
+	run := in.start("2.0.0", "opened", "from", "the old shortcut")
+	if filepath.Base(run.Exe) != "sampleapp-main" || !slices.Equal(run.Args, []string{"opened", "from", "the old shortcut"}) {
+		t.Fatalf("ran %s with %q", run.Exe, run.Args)
+	}
+	if got := e.srv.Fetched("/targets/"); !slices.Equal(got, []string{"sampleapp-2.0.0.tar.gz"}) {
+		t.Fatalf("the first launcher start fetched %v, want the 2.0.0 archive", got)
+	}
+	assertSameTree(t, b2, filepath.Join(old, "versions", "2.0.0"))
+
+	// Later releases keep the same layout and install side by side.
+	e.repo("add", "2.1.0", migrationBundle("2.1.0"), "--skip-patch")
+	in.start("2.1.0")
+	if got := in.installed(); !slices.Equal(got, []string{"2.0.0", "2.1.0"}) {
+		t.Fatalf("installed %v, want 2.0.0 and 2.1.0", got)
+	}
+}
