@@ -23,6 +23,7 @@ import (
 
 	"github.com/tufup-go/tufup/internal/sandbox"
 	"github.com/tufup-go/tufup/internal/testenv"
+	"github.com/tufup-go/tufup/launcher"
 )
 
 // Issue 11: installs where the launcher's folder is not the place for
@@ -496,6 +497,22 @@ func TestLauncherCLIReferenceMatchesHelp(t *testing.T) {
 	slices.Sort(inDoc)
 	if len(inHelp) == 0 || !slices.Equal(inHelp, inDoc) {
 		t.Fatalf("launcher --help explains %v, docs/launcher-cli.md documents %v", inHelp, inDoc)
+	}
+
+	// --help's summary of launcher.json names every key.
+	_, config, ok := strings.Cut(r.stdout, "Configuration:")
+	config, _, _ = strings.Cut(config, "Exit codes")
+	if !ok {
+		t.Fatalf("--help has no Configuration section:\n%s", r.stdout)
+	}
+	named := map[string]bool{}
+	for _, w := range strings.FieldsFunc(config, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '(' || c == ')' || c == ';' }) {
+		named[w] = true
+	}
+	for _, k := range launcher.ConfigKeys() {
+		if !named[k] {
+			t.Errorf("launcher --help does not name launcher.json key %q", k)
+		}
 	}
 }
 
