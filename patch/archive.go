@@ -2,6 +2,7 @@ package patch
 
 import (
 	"archive/tar"
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -25,9 +26,12 @@ const tarRecordSize = 20 * 512
 func WriteArchive(ctx context.Context, srcDir, dstTarGz string) (TarInfo, error) {
 	var info TarInfo
 	err := fsutil.WriteFrom(dstTarGz, 0o644, func(w io.Writer) error {
+		// The compressor emits small pieces; batch them into few writes.
+		bw := bufio.NewWriterSize(w, copyBufSize)
 		// The gzip header carries no name or time, so the .tar.gz
-		// depends only on the folder too.
-		gz, err := gzip.NewWriterLevel(w, gzip.DefaultCompression)
+		// depends only on the folder too. The default level is within 3%
+		// of level 9's size at many times its speed.
+		gz, err := gzip.NewWriterLevel(bw, gzip.DefaultCompression)
 		if err != nil {
 			return err
 		}
@@ -37,6 +41,9 @@ func WriteArchive(ctx context.Context, srcDir, dstTarGz string) (TarInfo, error)
 		}
 		if err := gz.Close(); err != nil {
 			return fmt.Errorf("compress: %w", err)
+		}
+		if err := bw.Flush(); err != nil {
+			return err
 		}
 		info = h.Info()
 		return nil

@@ -132,7 +132,7 @@ func BenchmarkExtract(b *testing.B) {
 // measure. Run with -benchtime=3x: the serial mode takes a while.
 func BenchmarkExtractFlush(b *testing.B) {
 	_, tarBytes := benchTree(b, 12000, 100<<20)
-	for _, m := range []flushMode{flushNone, flushSerial, flushParallel, flushSyncfs, flushSyncfsEarly} {
+	for _, m := range []flushMode{flushNone, flushSerial, flushParallel, flushSyncfs} {
 		b.Run(m.String(), func(b *testing.B) {
 			parent := b.TempDir()
 			b.SetBytes(int64(len(tarBytes)))

@@ -7,19 +7,32 @@ import (
 )
 
 // flushMode is how Extract makes its output durable. Extract uses
-// defaultFlush; the others exist so BenchmarkExtractFlush can compare them.
+// defaultFlush; the others exist so BenchmarkExtractFlush can compare them
+// on other hardware.
+//
+// Measured on this project's 2-core Linux VM (ext4 on virtio), flushing a
+// freshly extracted 12,000-file, 100 MB tree cost (min / median of 3):
+//
+//	serial fsync of each file, then folders:  4.5 s / 5.8 s
+//	parallel fsync, 16 in flight:             0.77 s / 0.91 s
+//	one syncfs(2):                            0.25 s / 0.32 s
+//
+// against 3 to 10 s for the extraction itself (file creation there is slow
+// and noisy). So Linux uses syncfs, which also lets the filesystem write
+// everything in one journal commit. Its cost is that it also waits for other
+// programs' unwritten data on the same filesystem; fsync in parallel would
+// not, but costs three times as much in the common case.
 type flushMode int
 
 const (
-	flushNone        flushMode = iota // not durable: only to measure the rest
-	flushSerial                       // fsync each file before writing the next
-	flushParallel                     // fsync files in workers while extraction goes on, then folders
-	flushSyncfs                       // Linux: one syncfs(2) at the end
-	flushSyncfsEarly                  // Linux: start writeback per file, then syncfs
+	flushNone     flushMode = iota // not durable: only to measure the rest
+	flushSerial                    // fsync each file before writing the next
+	flushParallel                  // fsync files in workers while extraction goes on, then folders
+	flushSyncfs                    // Linux: one syncfs(2) at the end (elsewhere: serial)
 )
 
 func (m flushMode) String() string {
-	return [...]string{"none", "serial", "parallel", "syncfs", "syncfs-early"}[m]
+	return [...]string{"none", "serial", "parallel", "syncfs"}[m]
 }
 
 // flusher gets every file Extract wrote (it owns and closes them) and, at
@@ -27,21 +40,21 @@ func (m flushMode) String() string {
 type flusher interface {
 	file(f *os.File) error
 	finish(root string, kinds map[string]entryKind) error
-	abort() // closes what it holds; called on failure instead of finish
+	abort() // releases what it holds; called on failure instead of finish
 }
 
-func newFlusher(m flushMode) flusher {
+// newFlusher is called right after root is created, before anything is
+// written into it.
+func newFlusher(m flushMode, root string) (flusher, error) {
 	switch m {
 	case flushSerial:
-		return serialFlusher{}
+		return serialFlusher{}, nil
 	case flushParallel:
-		return newParallelFlusher()
+		return newParallelFlusher(), nil
 	case flushSyncfs:
-		return syncfsFlusher{}
-	case flushSyncfsEarly:
-		return syncfsFlusher{early: true}
+		return newSyncfsFlusher(root)
 	}
-	return noFlusher{}
+	return noFlusher{}, nil
 }
 
 type noFlusher struct{}
@@ -168,6 +181,26 @@ func (pf *parallelFlusher) finish(root string, kinds map[string]entryKind) error
 		return err
 	}
 	return barrier(root)
+}
+
+// flushPaths fsyncs every file and folder of an extracted tree in parallel.
+func flushPaths(root string, kinds map[string]entryKind) error {
+	pf := newParallelFlusher()
+	x := extractor{root: root}
+	for p, k := range kinds {
+		if k != kindFile {
+			continue
+		}
+		f, err := os.Open(x.full(p))
+		if err == nil {
+			err = pf.file(f)
+		}
+		if err != nil {
+			pf.abort()
+			return fmt.Errorf("flush: %w", err)
+		}
+	}
+	return pf.finish(root, kinds)
 }
 
 // dirsOf lists the folders Extract created, root included.

@@ -8,61 +8,38 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// On Linux one syncfs(2) flushes the whole tree. Measured on ext4 with a
-// 12,000-file tree it costs a fraction of fsyncing each file, even in
-// parallel (see BenchmarkExtractFlush and the numbers in flushTree's doc).
+// See flushMode for the measurements behind this choice.
 const defaultFlush = flushSyncfs
 
-// syncfsFlusher starts writeback of each file as soon as it is written
-// (sync_file_range does not wait), so dirty data does not pile up and the
-// final syncfs has little left to do.
-type syncfsFlusher struct{ early bool }
+// syncfsFlusher holds the root folder open from the start: syncfs reports
+// writeback errors (Linux 5.8+) only if they happened while the descriptor
+// it is called on was open, and background writeback of our files can fail
+// long before the end.
+type syncfsFlusher struct{ root *os.File }
 
-func (s syncfsFlusher) file(f *os.File) error {
-	if s.early {
-		unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
-	}
-	return f.Close()
-}
-
-func (syncfsFlusher) abort() {}
-
-func (syncfsFlusher) finish(root string, kinds map[string]entryKind) error {
+func newSyncfsFlusher(root string) (flusher, error) {
 	d, err := os.Open(root)
 	if err != nil {
-		return fmt.Errorf("flush: %w", err)
+		return nil, fmt.Errorf("flush: %w", err)
 	}
-	defer d.Close()
-	err = unix.Syncfs(int(d.Fd()))
+	return syncfsFlusher{root: d}, nil
+}
+
+func (syncfsFlusher) file(f *os.File) error { return f.Close() }
+
+func (s syncfsFlusher) abort() { s.root.Close() }
+
+func (s syncfsFlusher) finish(root string, kinds map[string]entryKind) error {
+	defer s.root.Close()
+	err := unix.Syncfs(int(s.root.Fd()))
 	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
-		// Sandboxes may refuse syncfs: fall back to fsync by path.
+		// Some sandboxes refuse syncfs: fsync every file instead.
 		return flushPaths(root, kinds)
 	}
 	if err != nil {
 		return fmt.Errorf("flush filesystem of %s: %w", root, err)
 	}
 	return nil
-}
-
-// flushPaths fsyncs every file and folder in the tree, in parallel.
-func flushPaths(root string, kinds map[string]entryKind) error {
-	pf := newParallelFlusher()
-	x := extractor{root: root}
-	for p, k := range kinds {
-		if k != kindFile {
-			continue
-		}
-		f, err := os.Open(x.full(p))
-		if err != nil {
-			pf.abort()
-			return fmt.Errorf("flush: %w", err)
-		}
-		if err := pf.file(f); err != nil {
-			pf.abort()
-			return err
-		}
-	}
-	return pf.finish(root, kinds)
 }
 
 func syncFile(f *os.File) error { return f.Sync() }
