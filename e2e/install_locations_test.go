@@ -601,28 +601,26 @@ func startDocNginx(t *testing.T, bin, server, root string) string {
 		server = re.ReplaceAllLiteralString(server, ed.with)
 	}
 	dir := t.TempDir()
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root;" // nginx's default worker user cannot read a test's private folders
-	}
-	conf := fmt.Sprintf(`%s
-daemon off;
-worker_processes 1;
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log warn;
+	// One process (no master, no workers): it runs as the test's user, so
+	// it can read the test's private folders, and killing it leaves no
+	// worker behind.
+	conf := fmt.Sprintf(`daemon off;
+master_process off;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log warn;
 events { worker_connections 64; }
 http {
-    access_log %[2]s/access.log;
-    client_body_temp_path %[2]s/client_body;
-    proxy_temp_path %[2]s/proxy;
-    fastcgi_temp_path %[2]s/fastcgi;
-    uwsgi_temp_path %[2]s/uwsgi;
-    scgi_temp_path %[2]s/scgi;
+    access_log %[1]s/access.log;
+    client_body_temp_path %[1]s/client_body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
     types { application/json json; }
     default_type application/octet-stream;
-%[3]s
+%[2]s
 }
-`, user, dir, server)
+`, dir, server)
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
