@@ -185,11 +185,11 @@ const gcAfter = 8 << 20
 
 // estimate is a job's peak memory while it runs: its new bytes and, unless
 // it ends at the equality check, the old bytes, the suffix array (4 bytes
-// per old byte), the prefix index and the construction's scratch space
-// (types, bucket layouts and the recursion's buckets: up to 3 bytes per old
-// byte).
+// per old byte), the prefix index, the 8-gram filter (1 byte per old byte)
+// and the construction's scratch space (types, bucket layouts and the
+// recursion's buckets: up to 3 bytes per old byte).
 func (j *job) estimate() int64 {
-	return j.newLen + 8*j.oldLen + (1+1<<16)*4 + 64<<10
+	return j.newLen + 9*j.oldLen + (1+1<<16)*4 + 64<<10
 }
 
 // budget is a counting semaphore of bytes. A job takes its estimate before
@@ -343,6 +343,8 @@ func (d *differ) do(ctx context.Context, j *job) outcome {
 	m := newMatcher(old, sa, idx)
 	if d.cfg.exact {
 		m.trust, m.maxMiss = 0, 0
+	} else if len(old) >= idxMin {
+		m.grams = newGramFilter(old)
 	}
 	var runs []run
 	p := int64(0)

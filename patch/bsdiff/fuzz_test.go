@@ -53,8 +53,8 @@ func FuzzRoundTrip(f *testing.F) {
 	old := binaryLike(rng, 3000)
 	f.Add(old, mutate(rng, old), false)
 	f.Add([]byte{}, []byte("x"), true)
-	a, b := releasePair(rng)
-	f.Add(makeTar(f, a[:3]), makeTar(f, b[:4]), true)
+	f.Add(makeTar(f, []tarFile{{name: "a", body: []byte("one")}, {name: "b", body: binaryLike(rng, 600)}}),
+		makeTar(f, []tarFile{{name: "b", body: binaryLike(rng, 700)}, {name: "c/a", body: []byte("one!")}}), true)
 	f.Fuzz(func(t *testing.T, old, nw []byte, small bool) {
 		cfg := defaultConfig()
 		if small {

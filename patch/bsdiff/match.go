@@ -22,6 +22,9 @@ type matcher struct {
 	// maxMiss enables skipping searches where the current offset is good
 	// (see goodOffset); 0 disables it.
 	maxMiss int
+	// grams, if not nil, lets scan skip searches for strings whose first
+	// 8 bytes do not occur in old.
+	grams gramFilter
 }
 
 // idxMin is the old size from which the prefix index pays for its 256 KiB.
@@ -136,6 +139,42 @@ func goodOffset(old, nw []byte, o, scan, maxMiss int) bool {
 	return miss <= maxMiss
 }
 
+// gramFilter is a Bloom filter with one hash over the 8-byte strings of
+// old, 8 bits per string: a string it says is absent is absent; one it says
+// is present is absent about 12% of the time. Most of bsdiff's searches in
+// a binary (four in five on the Go toolchain) find matches shorter than 8
+// bytes, which this answers with one memory access instead of a binary
+// search.
+type gramFilter struct {
+	bits  []uint64
+	nbits uint64
+}
+
+func newGramFilter(old []byte) gramFilter {
+	f := gramFilter{nbits: uint64(len(old)) * 8}
+	f.bits = make([]uint64, (f.nbits+63)/64)
+	for i := 0; i+8 <= len(old); i++ {
+		k := f.slot(binary.LittleEndian.Uint64(old[i:]))
+		f.bits[k/64] |= 1 << (k % 64)
+	}
+	return f
+}
+
+func (f gramFilter) slot(x uint64) uint64 {
+	h := (x * 0x9e3779b97f4a7c15) >> 32
+	return h * f.nbits >> 32
+}
+
+// absent reports whether the first 8 bytes of q certainly do not occur in
+// old (false for shorter q, or without a filter).
+func (f gramFilter) absent(q []byte) bool {
+	if f.bits == nil || len(q) < 8 {
+		return false
+	}
+	k := f.slot(binary.LittleEndian.Uint64(q))
+	return f.bits[k/64]&(1<<(k%64)) == 0
+}
+
 // commonPrefix returns the length of the common prefix of a and b.
 func commonPrefix(a, b []byte) int {
 	n := min(len(a), len(b))
@@ -185,6 +224,18 @@ func (m *matcher) scan(nw []byte, emit func(run), stop func() bool) {
 			}
 			if m.maxMiss > 0 && goodOffset(old, nw, scan+lastOffset, scan, m.maxMiss) {
 				// Keep oldScore the count of matches in scan:scsc.
+				if scsc <= scan {
+					scsc = scan + 1
+				} else if matches(scan) {
+					oldScore--
+				}
+				length = 0
+				continue
+			}
+			if m.grams.absent(nw[scan:]) {
+				// No match of 8 bytes or more: none can be the 9 bytes
+				// better than the current offset that make bsdiff's loop
+				// act, so treat it as none at all.
 				if scsc <= scan {
 					scsc = scan + 1
 				} else if matches(scan) {
