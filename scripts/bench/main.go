@@ -29,9 +29,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -72,7 +74,10 @@ func main() {
 }
 
 func run(skipList, work, oldTC, newTC string, args []string) error {
-	ctx := context.Background()
+	// Interrupting the bench also ends the tool it is measuring.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	command := func(name string, args ...string) *exec.Cmd { return exec.CommandContext(ctx, name, args...) }
 	skip := map[string]bool{}
 	for _, s := range strings.Split(skipList, ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -120,8 +125,8 @@ func run(skipList, work, oldTC, newTC string, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("pair: %s\nold: %s (%s)\nnew: %s (%s)\nmachine: %s/%s, %d CPUs, GOMAXPROCS %d\n\n",
-		pairName, oldPath, mb(oldInfo.Size), newPath, mb(newInfo.Size), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Printf("pair: %s\nold: %s (%s)\nnew: %s (%s)\nmachine: %s/%s, %d CPUs, GOMAXPROCS %d, load average %s\n\n",
+		pairName, oldPath, mb(oldInfo.Size), newPath, mb(newInfo.Size), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), loadAvg())
 
 	self, err := os.Executable()
 	if err != nil {
@@ -134,21 +139,21 @@ func run(skipList, work, oldTC, newTC string, args []string) error {
 	tools := []tool{
 		{
 			name:   "ours (patch/bsdiff)",
-			create: func(old, nw, p, _ string) *exec.Cmd { return exec.Command(self, childArg, "ours-diff", old, nw, p) },
-			apply:  func(old, _, p, out string) *exec.Cmd { return exec.Command(self, childArg, "ours-apply", old, p, out) },
+			create: func(old, nw, p, _ string) *exec.Cmd { return command(self, childArg, "ours-diff", old, nw, p) },
+			apply:  func(old, _, p, out string) *exec.Cmd { return command(self, childArg, "ours-apply", old, p, out) },
 		},
 		{
 			name:   "bsdiff 4.3 CLI",
-			create: func(old, nw, p, _ string) *exec.Cmd { return exec.Command("bsdiff", old, nw, p) },
-			apply:  func(old, _, p, out string) *exec.Cmd { return exec.Command("bspatch", old, out, p) },
+			create: func(old, nw, p, _ string) *exec.Cmd { return command("bsdiff", old, nw, p) },
+			apply:  func(old, _, p, out string) *exec.Cmd { return command("bspatch", old, out, p) },
 		},
 		{
 			name: "kr/binarydist",
 			create: func(old, nw, p, _ string) *exec.Cmd {
-				return exec.Command(self, childArg, "binarydist-diff", old, nw, p)
+				return command(self, childArg, "binarydist-diff", old, nw, p)
 			},
 			apply: func(old, _, p, out string) *exec.Cmd {
-				return exec.Command(self, childArg, "binarydist-apply", old, p, out)
+				return command(self, childArg, "binarydist-apply", old, p, out)
 			},
 		},
 	}
@@ -206,7 +211,7 @@ func run(skipList, work, oldTC, newTC string, args []string) error {
 		if _, err := exec.LookPath("bspatch"); err == nil {
 			out := filepath.Join(work, "compat.out")
 			r := row{name: "bspatch applying ours", compat: true}
-			if r.apply, err = measure(exec.Command("bspatch", oldPath, out, oursPatch)); err != nil {
+			if r.apply, err = measure(command("bspatch", oldPath, out, oursPatch)); err != nil {
 				return fmt.Errorf("bspatch on our patch: %w", err)
 			}
 			if err := sameFile(out, newInfo); err != nil {
@@ -218,6 +223,9 @@ func run(skipList, work, oldTC, newTC string, args []string) error {
 	}
 	fmt.Println()
 	printTable(rows, ref)
+	if l := loadAvg(); l != "" {
+		fmt.Printf("\nload average at the end (other processes share the CPUs): %s\n", l)
+	}
 	if ref != nil && len(rows) > 0 && rows[0].name == tools[0].name {
 		printTargets(rows[0], *ref)
 	}
@@ -316,6 +324,20 @@ func printTargets(ours, ref row) {
 	check("apply peak RSS <= 64 MB", ours.apply.maxRSS <= 64<<20, mb(ours.apply.maxRSS))
 	applyR := ours.apply.wall.Seconds() / ref.apply.wall.Seconds()
 	check("apply wall <= 1.5 x bspatch", applyR <= 1.5, fmt.Sprintf("%.3f", applyR))
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages where the system
+// tells them (Linux), or "".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func mb(n int64) string { return fmt.Sprintf("%.2f MB", float64(n)/1e6) }
