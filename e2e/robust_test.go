@@ -730,3 +730,22 @@ func TestBackgroundUpdate(t *testing.T) {
 	}
 	assertIntact(t, in, bundles)
 }
+
+// A patch listed in the metadata but missing on the server (deleted by
+// hand, a partial upload) does not block updates: the full archive is used.
+func TestMissingPatchFallsBackToArchive(t *testing.T) {
+	e := newEnv(t)
+	bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
+	in := e.newInstall(nil)
+	in.start("1.0.0")
+	bundles["1.1.0"] = e.publish("1.1.0", sandbox.BundleOptions{})
+	if err := os.Remove(filepath.Join(e.targetsDir(), "sampleapp-1.1.0.patch")); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.ResetLog()
+	in.start("1.1.0")
+	if got := e.srv.Fetched("/targets/"); !slices.Equal(got, []string{"sampleapp-1.1.0.tar.gz"}) {
+		t.Fatalf("fetched %v, want the archive after the patch's 404", got)
+	}
+	assertIntact(t, in, bundles)
+}

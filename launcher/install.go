@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+
 	"github.com/tufup-go/tufup/fetch"
 	"github.com/tufup-go/tufup/layout"
 	"github.com/tufup-go/tufup/patch"
@@ -147,6 +149,11 @@ func (l *Launcher) rebuildFromPatches(ctx context.Context, client *fetch.Client,
 	var files []string
 	for _, t := range plan.Patches {
 		f, err := client.Download(ctx, t, l.dir.Downloads())
+		if unusable(err) {
+			// Listed but missing or wrong on the server: the archive may
+			// still be fine.
+			return fmt.Errorf("%w: download %s: %v", errPatch, t.Name, err)
+		}
 		if err != nil {
 			return fmt.Errorf("download %s: %w", t.Name, err)
 		}
@@ -260,6 +267,14 @@ func keepSet(installed []string, current string, keep int) map[string]bool {
 		set[installed[j]] = true
 	}
 	return set
+}
+
+// unusable tells a target the server cannot give (a 4xx answer) or gives
+// wrong (bytes that fail verification) from a failure of the network.
+func unusable(err error) bool {
+	var httpErr *metadata.ErrDownloadHTTP
+	var badErr *fetch.BadContentError
+	return (errors.As(err, &httpErr) && httpErr.StatusCode >= 400 && httpErr.StatusCode < 500) || errors.As(err, &badErr)
 }
 
 func isDiskError(err error) bool {
