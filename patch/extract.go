@@ -62,9 +62,10 @@ func ExtractFile(ctx context.Context, tarPath, dir string) error {
 // Members must be regular files, folders, symlinks or hard links with
 // relative names free of "..", empty or "." components, backslashes, NUL
 // and Windows drive prefixes; a "./" prefix (as tufup writes) is allowed.
-// Symlinks must point inside dir in every resolution (see
-// checkSymlinkTarget); hard links must name a regular file extracted before
-// them. A member may not appear twice nor lie under a symlink or a file, so
+// Symlink targets must be relative, some ".." components followed only by
+// downward ones, never climbing above dir: so they stay inside dir however
+// the other links in it resolve. Hard links must name a regular file
+// extracted before them. A member may not appear twice nor lie under a symlink or a file, so
 // nothing is ever written through a link: symlinks are created only after
 // all other members, which also lets the Windows fallback below find its
 // targets.
