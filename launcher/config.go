@@ -310,3 +310,20 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes the duration as a string such as "5s".
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// ConfigDir is where the launcher whose executable is exe finds
+// launcher.json and root.json: next to the executable, or, for the
+// executable of a macOS bundle (X.app/Contents/MacOS/), in the bundle's
+// Contents/Resources/ when launcher.json is there, since Apple wants only
+// code in Contents/MacOS.
+func ConfigDir(exe string) string {
+	dir := filepath.Dir(exe)
+	contents := filepath.Dir(dir)
+	if filepath.Base(dir) == "MacOS" && filepath.Base(contents) == "Contents" && strings.HasSuffix(filepath.Dir(contents), ".app") {
+		resources := filepath.Join(contents, "Resources")
+		if _, err := os.Stat(filepath.Join(resources, ConfigFile)); err == nil {
+			return resources
+		}
+	}
+	return dir
+}

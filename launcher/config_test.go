@@ -1,6 +1,8 @@
 package launcher
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +69,25 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	}
 	if _, err := ParseConfig([]byte(`{"app_name": `)); err == nil || !strings.Contains(err.Error(), "JSON") {
 		t.Errorf("broken JSON: %v", err)
+	}
+}
+
+func TestConfigDirInMacOSBundle(t *testing.T) {
+	root := t.TempDir()
+	macos := filepath.Join(root, "MyApp.app", "Contents", "MacOS")
+	resources := filepath.Join(root, "MyApp.app", "Contents", "Resources")
+	os.MkdirAll(macos, 0o755)
+	os.MkdirAll(resources, 0o755)
+	exe := filepath.Join(macos, "MyApp")
+	if got := ConfigDir(exe); got != macos {
+		t.Fatalf("without Resources/launcher.json: %s, want %s", got, macos)
+	}
+	os.WriteFile(filepath.Join(resources, ConfigFile), []byte("{}"), 0o644)
+	if got := ConfigDir(exe); got != resources {
+		t.Fatalf("with Resources/launcher.json: %s, want %s", got, resources)
+	}
+	plain := filepath.Join(root, "opt", "myapp", "launcher")
+	if got := ConfigDir(plain); got != filepath.Dir(plain) {
+		t.Fatalf("outside a bundle: %s", got)
 	}
 }

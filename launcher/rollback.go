@@ -88,6 +88,9 @@ func (l *Launcher) Status() (Status, error) {
 	if s.Installed, err = l.dir.Installed(); err != nil {
 		return s, err
 	}
+	if s.Installed == nil {
+		s.Installed = []string{} // "installed": [] in JSON, not null
+	}
 	state, err := l.dir.LoadState()
 	if err != nil {
 		return s, err

@@ -87,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "launcher: cannot find its own executable: %v\n", err)
 		return exitError
 	}
-	lopts := launcher.Options{ConfigDir: filepath.Dir(exe), Version: version, Channel: o.channel}
+	lopts := launcher.Options{ConfigDir: launcher.ConfigDir(exe), Version: version, Channel: o.channel}
 	if o.verbose {
 		lopts.Stderr = stderr
 	}
@@ -199,8 +199,8 @@ func printPaths(w io.Writer, l *launcher.Launcher, exe string, asJSON bool) int 
 	d := l.Dir()
 	paths := []struct{ Name, Path string }{
 		{"launcher", exe},
-		{"config", filepath.Join(filepath.Dir(exe), launcher.ConfigFile)},
-		{"trusted root", filepath.Join(filepath.Dir(exe), launcher.RootFile)},
+		{"config", filepath.Join(launcher.ConfigDir(exe), launcher.ConfigFile)},
+		{"trusted root", filepath.Join(launcher.ConfigDir(exe), launcher.RootFile)},
 		{"install dir", d.Root()},
 		{"current pointer", filepath.Join(d.Root(), "current")},
 		{"versions", d.Versions()},
