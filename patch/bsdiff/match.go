@@ -101,6 +101,14 @@ func (m *matcher) search(q []byte) (pos, n int) {
 	return int(m.sa[h]), lh
 }
 
+// pointless reports whether a search at scan cannot change what bsdiff's
+// loop does: the current offset is good for the next skipWindow bytes, or
+// no 8 bytes ahead occur in old, so no match is the 9 bytes better than the
+// current offset the loop needs to act.
+func (m *matcher) pointless(nw []byte, scan, lastOffset int) bool {
+	return (m.maxMiss > 0 && goodOffset(m.old, nw, scan+lastOffset, scan, m.maxMiss)) || m.grams.absent(nw[scan:])
+}
+
 // next is search(nw[scan:]) unless the current offset between old and new
 // matches at least trust bytes there (and covers all bytes already scored):
 // then the current match is what bsdiff's loop acts on, unless a far longer
@@ -222,20 +230,9 @@ func (m *matcher) scan(nw []byte, emit func(run), stop func() bool) {
 			if polls++; polls&0xffff == 0 && stop() {
 				return
 			}
-			if m.maxMiss > 0 && goodOffset(old, nw, scan+lastOffset, scan, m.maxMiss) {
-				// Keep oldScore the count of matches in scan:scsc.
-				if scsc <= scan {
-					scsc = scan + 1
-				} else if matches(scan) {
-					oldScore--
-				}
-				length = 0
-				continue
-			}
-			if m.grams.absent(nw[scan:]) {
-				// No match of 8 bytes or more: none can be the 9 bytes
-				// better than the current offset that make bsdiff's loop
-				// act, so treat it as none at all.
+			if m.pointless(nw, scan, lastOffset) {
+				// Treat it as a search that found nothing, keeping
+				// oldScore the count of matches in scan:scsc.
 				if scsc <= scan {
 					scsc = scan + 1
 				} else if matches(scan) {
