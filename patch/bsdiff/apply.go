@@ -1,15 +1,18 @@
 package bsdiff
 
 import (
-	"compress/bzip2"
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/dsnet/compress"
+	"github.com/dsnet/compress/bzip2"
 )
 
 // applyChunk is how many bytes Apply handles at a time. Memory use is a few
-// of these plus three bzip2 decoders (at most ~4 MB each), whatever the sizes
+// of these plus three bzip2 decoders (~10 MB each at most), whatever the sizes
 // of the old file, the new file or the patch.
 const applyChunk = 256 << 10
 
@@ -61,9 +64,9 @@ func Apply(old io.ReaderAt, oldSize int64, patch io.ReaderAt, patchSize int64, w
 		old:     old,
 		oldSize: oldSize,
 		w:       w,
-		ctrl:    stream{name: "control", r: bzip2.NewReader(io.NewSectionReader(patch, headerSize, ctrlLen))},
-		diff:    stream{name: "diff", r: bzip2.NewReader(io.NewSectionReader(patch, diffOff, diffLen))},
-		extra:   stream{name: "extra", r: bzip2.NewReader(io.NewSectionReader(patch, extraOff, patchSize-extraOff))},
+		ctrl:    newStream("control", io.NewSectionReader(patch, headerSize, ctrlLen)),
+		diff:    newStream("diff", io.NewSectionReader(patch, diffOff, diffLen)),
+		extra:   newStream("extra", io.NewSectionReader(patch, extraOff, patchSize-extraOff)),
 		buf:     make([]byte, applyChunk),
 		oldBuf:  make([]byte, applyChunk),
 	}
@@ -77,38 +80,74 @@ func Apply(old io.ReaderAt, oldSize int64, patch io.ReaderAt, patchSize int64, w
 	// A block nothing was read from is not looked at, as bspatch does
 	// not (an empty new file's patch may have empty blocks).
 	for _, s := range []*stream{&a.ctrl, &a.diff, &a.extra} {
-		var b [1]byte
-		if _, err := s.r.Read(b[:]); s.used && err != nil && err != io.EOF {
-			return newSize, s.readErr(err)
+		if !s.used {
+			continue
+		}
+		if err := s.checkEnd(); err != nil {
+			return newSize, err
 		}
 	}
 	return newSize, nil
 }
 
 // stream is one of the three decompressed blocks of a patch.
+//
+// The decoder is dsnet/compress's rather than the standard library's: on a
+// release pair's diff block (244 MB of mostly zeros) it takes 0.64 s where
+// compress/bzip2 takes 1.28 s, which is most of Apply's time. Like the
+// standard one it checks every block's CRC.
 type stream struct {
 	name string
 	r    io.Reader
 	used bool
 }
 
+func newStream(name string, r io.Reader) stream {
+	// NewReader only fails on a bad configuration, and there is none.
+	z, _ := bzip2.NewReader(bufio.NewReaderSize(r, 64<<10), nil)
+	return stream{name: name, r: z}
+}
+
 // readFull fills p, turning truncation and bad bzip2 data into ErrCorrupt
 // errors naming the block.
 func (s *stream) readFull(p []byte) error {
 	s.used = true
-	_, err := io.ReadFull(s.r, p)
-	if err == nil {
-		return nil
+	if _, err := s.guard(func() (int, error) { return io.ReadFull(s.r, p) }); err != nil {
+		return s.readErr(err)
 	}
-	return s.readErr(err)
+	return nil
+}
+
+// checkEnd reads one byte more: more data or the clean end of the stream
+// are fine, an error (such as the last block's CRC) is not.
+func (s *stream) checkEnd() error {
+	var b [1]byte
+	if _, err := s.guard(func() (int, error) { return s.r.Read(b[:]) }); err != nil && err != io.EOF {
+		return s.readErr(err)
+	}
+	return nil
+}
+
+// guard runs a read of the decoder. The decoder is fuzzed, but it reads
+// hostile input: should a bug in it panic, that is a corrupt patch, not a
+// crash.
+func (s *stream) guard(read func() (int, error)) (n int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = corrupt("%s block: decoder failed: %v", s.name, r)
+		}
+	}()
+	return read()
 }
 
 func (s *stream) readErr(err error) error {
-	var se bzip2.StructuralError
+	var ce compress.Error
 	switch {
+	case errors.Is(err, ErrCorrupt):
+		return err
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return corrupt("%s block ends early", s.name)
-	case errors.As(err, &se):
+	case errors.As(err, &ce) && (ce.IsCorrupted() || ce.IsDeprecated()):
 		return fmt.Errorf("%w: %s block: %w", ErrCorrupt, s.name, err)
 	default:
 		return fmt.Errorf("bsdiff: read %s block: %w", s.name, err)

@@ -52,11 +52,13 @@
 //
 // # Applying
 //
-// Apply streams: three bzip2 readers over sections of the patch, the old
-// file read at the offsets the control stream asks for, the new file
-// written in 256 KiB pieces. Memory is about 16 MB whatever the sizes, and
-// no allocation depends on a length read from the patch. It follows
-// bspatch 4.3, including its tolerance of adds reaching outside the old
-// file; corrupt patches are errors wrapping ErrCorrupt that say which part
-// is wrong.
+// Apply streams: three bzip2 readers (dsnet/compress's, twice as fast as
+// the standard library's here) over sections of the patch, the old file read
+// at the offsets the control stream asks for, the new file written in
+// 256 KiB pieces. Peak RSS is about 35 MB whatever the sizes (mostly the
+// decoders' 900k-block buffers), and no allocation depends on a length read
+// from the patch. It follows bspatch 4.3, including its tolerance of adds
+// reaching outside the old file; it also checks the CRC of each block's
+// last part, which bspatch never reads to the end. Corrupt patches are
+// errors wrapping ErrCorrupt that say which part is wrong.
 package bsdiff
