@@ -115,8 +115,18 @@ func TestSecurityWrongTargetBytes(t *testing.T) {
 	}
 	tampered := bytes.Clone(data)
 	tampered[len(tampered)/2] ^= 0x01
-	s.serveFiles(map[string][]byte{"/targets/" + name: tampered})
+	// A patch the server gets wrong makes the launcher fall back to the
+	// full archive, so the attacker tampers with that too.
+	archive, err := os.ReadFile(filepath.Join(s.targetsDir(), "sampleapp-1.1.0.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive[len(archive)/2] ^= 0x01
+	s.serveFiles(map[string][]byte{"/targets/" + name: tampered, "/targets/sampleapp-1.1.0.tar.gz": archive})
 	in.refused("1.0.0", name, "sha256 is")
+	if !strings.Contains(in.log(), "downloading the full archive") {
+		t.Fatalf("the refused patch did not lead to the archive:\n%s", in.log())
+	}
 	assertNoDownloads(t, in)
 
 	// The refusal leaves nothing behind that stops the honest update, by
@@ -142,6 +152,21 @@ func TestSecurityEndlessData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	archiveBytes, err := os.ReadFile(filepath.Join(s.targetsDir(), "sampleapp-1.1.0.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A patch the server gets wrong makes the launcher fall back to the
+	// full archive, so for the patch cases the archive misbehaves alike.
+	const archivePath = "/targets/sampleapp-1.1.0.tar.gz"
+	archiveAlike := map[string]struct {
+		head   string
+		prefix []byte
+	}{
+		"patch without length":                {"", archiveBytes},
+		"patch with a huge length":            {"Content-Length: 1000000000000\r\n", archiveBytes},
+		"patch overrunning its signed length": {fmt.Sprintf("Content-Length: %d\r\n", len(archiveBytes)), nil},
+	}
 	raw := newRawServer(t, s.srv.URL)
 	cfg := map[string]any{"metadata_url": raw.URL + "/metadata/", "targets_url": raw.URL + "/targets/"}
 
@@ -166,6 +191,10 @@ func TestSecurityEndlessData(t *testing.T) {
 			raw.sent.Store(0)
 			raw.on(tc.path, raw.endless(tc.head, tc.prefix, giveUp))
 			defer raw.on(tc.path, nil)
+			if a, ok := archiveAlike[tc.name]; ok {
+				raw.on(archivePath, raw.endless(a.head, a.prefix, giveUp))
+				defer raw.on(archivePath, nil)
+			}
 			// Checked even when refused fails, since reading on may also
 			// change the error the launcher ends with.
 			defer func() {

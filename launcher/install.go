@@ -24,6 +24,11 @@ import (
 // are never tried again.
 var errPatch = errors.New("patch failed")
 
+// errPatchUnavailable marks a patch the server cannot give (4xx) or gives
+// wrong: the full archive is tried instead, but the patch is tried again
+// at a later update, since the server may be fixed by then.
+var errPatchUnavailable = errors.New("patch unavailable")
+
 // install carries out a plan: it rebuilds the release's tar (patches, or the
 // full archive), extracts it into a staging folder, moves that into
 // versions/, and flips the current pointer. The caller holds the lock.
@@ -44,7 +49,7 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 	if len(plan.Patches) > 0 {
 		err = l.rebuildFromPatches(ctx, client, plan, out)
 		if errors.Is(err, errPatch) {
-			l.log.Warn("patch update failed; downloading the full archive", "error", err)
+			// As in tufup, a patch that failed to apply is not tried again.
 			for _, p := range plan.Patches {
 				if !slices.Contains(state.FailedPatches, p.Name) {
 					state.FailedPatches = append(state.FailedPatches, p.Name)
@@ -55,6 +60,9 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 			if err := l.dir.SaveState(*state); err != nil {
 				l.log.Warn("cannot save state", "error", err)
 			}
+		}
+		if errors.Is(err, errPatch) || errors.Is(err, errPatchUnavailable) {
+			l.log.Warn("patch update failed; downloading the full archive", "error", err)
 			plan.Patches = nil
 			plan.WhyFull = "a patch failed"
 		}
@@ -152,7 +160,7 @@ func (l *Launcher) rebuildFromPatches(ctx context.Context, client *fetch.Client,
 		if unusable(err) {
 			// Listed but missing or wrong on the server: the archive may
 			// still be fine.
-			return fmt.Errorf("%w: download %s: %v", errPatch, t.Name, err)
+			return fmt.Errorf("%w: download %s: %v", errPatchUnavailable, t.Name, err)
 		}
 		if err != nil {
 			return fmt.Errorf("download %s: %w", t.Name, err)
