@@ -223,3 +223,85 @@ func TestBspatchHandmade(t *testing.T) {
 		t.Fatalf("bspatch gave %q, Apply %q", got, want)
 	}
 }
+
+// pyPatch applies a patch the way Python's bsdiff4 1.2 does (tufup's
+// engine, which cannot be installed here): each block decompressed whole
+// with the bz2 module (libbzip2), then every control triple applied in
+// order, with the same bounds checks.
+const pyPatch = `
+import bz2, sys
+def off(b):
+    v = int.from_bytes(b, "little")
+    return -(v & ~(1 << 63)) if v >> 63 else v
+old = open(sys.argv[1], "rb").read()
+p = open(sys.argv[2], "rb").read()
+assert p[:8] == b"BSDIFF40", "magic"
+lc, ld, n = off(p[8:16]), off(p[16:24]), off(p[24:32])
+ctrl = bz2.decompress(p[32:32 + lc])
+diff = bz2.decompress(p[32 + lc:32 + lc + ld])
+extra = bz2.decompress(p[32 + lc + ld:])
+new = bytearray(n)
+newpos = oldpos = di = ei = 0
+for i in range(0, len(ctrl), 24):
+    x, y, z = off(ctrl[i:i+8]), off(ctrl[i+8:i+16]), off(ctrl[i+16:i+24])
+    assert x >= 0 and y >= 0 and newpos + x <= n, "corrupt add"
+    for k in range(x):
+        o = old[oldpos + k] if 0 <= oldpos + k < len(old) else 0
+        new[newpos + k] = (diff[di + k] + o) & 0xff
+    newpos += x; oldpos += x; di += x
+    assert newpos + y <= n, "corrupt extra"
+    new[newpos:newpos + y] = extra[ei:ei + y]
+    newpos += y; ei += y; oldpos += z
+assert newpos == n, "short"
+open(sys.argv[3], "wb").write(new)
+`
+
+// TestPythonBsdiff4Semantics has Python apply our patches as bsdiff4 does,
+// so that its bz2 module reads our blocks and it finds the triples it
+// expects (it applies all of them, not only those bspatch needs).
+func TestPythonBsdiff4Semantics(t *testing.T) {
+	py := testenv.LookPath(t, "python3", "python3")
+	rng := rand.New(rand.NewPCG(40, 41))
+	base := binaryLike(rng, 60_000)
+	a, b := releasePair(rng)
+	pairs := [][2][]byte{
+		{base, mutate(rng, base)},
+		{nil, []byte("new")},
+		{base, nil},
+		{makeTar(t, a), makeTar(t, b)},
+	}
+	dir := t.TempDir()
+	script := filepath.Join(dir, "patch.py")
+	writeFile(t, script, []byte(pyPatch))
+	// First the script must apply a patch bsdiff4 made as Apply does.
+	base100 := filepath.Join(dir, "1.0.0.tar")
+	writeFile(t, base100, gunzipFile(t, filepath.Join(fixture, "targets", "demoapp-1.0.0.tar.gz")))
+	fixturePatch := filepath.Join(fixture, "targets", "demoapp-1.1.0.patch")
+	if out, err := exec.Command(py, script, base100, fixturePatch, filepath.Join(dir, "1.1.0.tar")).CombinedOutput(); err != nil {
+		t.Fatalf("the script cannot apply bsdiff4's own patch: %v\n%s", err, out)
+	}
+	fp, err := os.ReadFile(fixturePatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := applyBytes(gunzipFile(t, filepath.Join(fixture, "targets", "demoapp-1.0.0.tar.gz")), fp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "1.1.0.tar")); !bytes.Equal(got, want) {
+		t.Fatal("the script and Apply disagree on bsdiff4's patch")
+	}
+	for i, p := range pairs {
+		for _, cfg := range []config{defaultConfig(), smallConfig()} {
+			oldPath, patchPath, outPath := filepath.Join(dir, "old"), filepath.Join(dir, "p"), filepath.Join(dir, "out")
+			writeFile(t, oldPath, p[0])
+			writeFile(t, patchPath, makePatch(t, p[0], p[1], cfg))
+			if out, err := exec.Command(py, script, oldPath, patchPath, outPath).CombinedOutput(); err != nil {
+				t.Fatalf("pair %d: Python rejects our patch: %v\n%s", i, err, out)
+			}
+			if got, _ := os.ReadFile(outPath); !bytes.Equal(got, p[1]) {
+				t.Fatalf("pair %d: Python applied our patch into the wrong file", i)
+			}
+		}
+	}
+}
