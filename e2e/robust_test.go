@@ -50,6 +50,18 @@ func assertIntact(t *testing.T, in *install, bundles map[string]string) {
 	}
 }
 
+// updateAvailable is where most never-brick tests start: 1.0.0 installed
+// by bootstrap (launcher.json overrides in extra), 1.1.0 published since.
+func updateAvailable(t *testing.T, extra map[string]any) (*env, *install, map[string]string) {
+	t.Helper()
+	e := newEnv(t)
+	bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
+	in := e.newInstall(extra)
+	in.start("1.0.0")
+	bundles["1.1.0"] = e.publish("1.1.0", sandbox.BundleOptions{})
+	return e, in, bundles
+}
+
 // killedRun runs the launcher with TUFUP_CRASH_AT=step and requires that it
 // died there: the app did not run.
 func killedRun(t *testing.T, in *install, step string) {
@@ -327,11 +339,7 @@ func TestEightLaunchersAtOnceOnAFreshInstall(t *testing.T) {
 }
 
 func TestRollbackAndHoldBack(t *testing.T) {
-	e := newEnv(t)
-	bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
-	in := e.newInstall(nil)
-	in.start("1.0.0")
-	bundles["1.1.0"] = e.publish("1.1.0", sandbox.BundleOptions{})
+	e, in, bundles := updateAvailable(t, nil)
 	in.start("1.1.0")
 
 	run := in.start("1.0.0", "--rollback", "file.txt")
@@ -499,11 +507,7 @@ func TestFailuresNeverStopTheApp(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e := newEnv(t)
-			bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
-			in := e.newInstall(map[string]any{"check_timeout": "1s", "idle_timeout": "1s"})
-			in.start("1.0.0")
-			bundles["1.1.0"] = e.publish("1.1.0", sandbox.BundleOptions{})
+			e, in, bundles := updateAvailable(t, map[string]any{"check_timeout": "1s", "idle_timeout": "1s"})
 			c.setup(t, e, in)
 
 			began := time.Now()
@@ -550,11 +554,7 @@ func silentServer(t *testing.T) string {
 func TestUnreadableCurrentPointer(t *testing.T) {
 	for _, args := range [][]string{nil, {"--no-update"}} {
 		t.Run(fmt.Sprint(args), func(t *testing.T) {
-			e := newEnv(t)
-			bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
-			in := e.newInstall(nil)
-			in.start("1.0.0")
-			bundles["1.1.0"] = e.publish("1.1.0", sandbox.BundleOptions{})
+			_, in, _ := updateAvailable(t, nil)
 			in.start("1.1.0")
 			if err := os.WriteFile(filepath.Join(in.dir, "current"), []byte("\xff\xfe garbage"), 0o644); err != nil {
 				t.Fatal(err)
@@ -665,11 +665,7 @@ func TestReleaseWithoutEntryPointIsRefused(t *testing.T) {
 // A server slow enough to pass the stall guard cannot hold the app's start
 // beyond download_timeout; the download resumes at a later start.
 func TestDownloadTimeoutBoundsASlowUpdate(t *testing.T) {
-	e := newEnv(t)
-	bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
-	in := e.newInstall(map[string]any{"download_timeout": "2s", "idle_timeout": "1s"})
-	in.start("1.0.0")
-	bundles["1.1.0"] = e.publish("1.1.0", sandbox.BundleOptions{})
+	e, in, bundles := updateAvailable(t, map[string]any{"download_timeout": "2s", "idle_timeout": "1s"})
 	// Without the cached base the update needs the full archive, which
 	// the server sends at 4 KiB/s: above the stall guard, far too slow.
 	os.RemoveAll(filepath.Join(in.dir, ".tufup", "cache"))
@@ -734,11 +730,7 @@ func TestBackgroundUpdate(t *testing.T) {
 // A patch listed in the metadata but missing on the server (deleted by
 // hand, a partial upload) does not block updates: the full archive is used.
 func TestMissingPatchFallsBackToArchive(t *testing.T) {
-	e := newEnv(t)
-	bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
-	in := e.newInstall(nil)
-	in.start("1.0.0")
-	bundles["1.1.0"] = e.publish("1.1.0", sandbox.BundleOptions{})
+	e, in, bundles := updateAvailable(t, nil)
 	if err := os.Remove(filepath.Join(e.targetsDir(), "sampleapp-1.1.0.patch")); err != nil {
 		t.Fatal(err)
 	}
