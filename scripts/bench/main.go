@@ -460,7 +460,8 @@ func extractOne(f *zip.File, dst string) error {
 	return os.Chtimes(dst, f.Modified, f.Modified)
 }
 
-// child runs one engine operation in this process, for measure.
+// child runs one engine operation in this process, for measure: it reads
+// files A and B and writes C.
 func child(args []string) error {
 	if len(args) != 4 {
 		return errors.New("want: OP A B C")
@@ -468,83 +469,53 @@ func child(args []string) error {
 	op, a, b, c := args[0], args[1], args[2], args[3]
 	switch op {
 	case "ours-diff":
-		out, err := os.Create(c)
-		if err != nil {
-			return err
-		}
-		if err := bsdiff.Diff(context.Background(), a, b, out); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
+		return writeTo(c, func(out io.Writer) error { return bsdiff.Diff(context.Background(), a, b, out) })
 	case "ours-apply":
-		old, err := os.Open(a)
-		if err != nil {
+		return withInputs(a, b, c, func(old, p *os.File, out io.Writer) error {
+			oldFi, err := old.Stat()
+			if err != nil {
+				return err
+			}
+			pFi, err := p.Stat()
+			if err != nil {
+				return err
+			}
+			_, err = bsdiff.Apply(old, oldFi.Size(), p, pFi.Size(), out)
 			return err
-		}
-		defer old.Close()
-		p, err := os.Open(b)
-		if err != nil {
-			return err
-		}
-		defer p.Close()
-		oldFi, err := old.Stat()
-		if err != nil {
-			return err
-		}
-		pFi, err := p.Stat()
-		if err != nil {
-			return err
-		}
-		out, err := os.Create(c)
-		if err != nil {
-			return err
-		}
-		if _, err := bsdiff.Apply(old, oldFi.Size(), p, pFi.Size(), out); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
+		})
 	case "binarydist-diff":
-		old, err := os.Open(a)
-		if err != nil {
-			return err
-		}
-		defer old.Close()
-		nw, err := os.Open(b)
-		if err != nil {
-			return err
-		}
-		defer nw.Close()
-		out, err := os.Create(c)
-		if err != nil {
-			return err
-		}
-		if err := binarydist.Diff(old, nw, out); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
+		return withInputs(a, b, c, func(old, nw *os.File, out io.Writer) error { return binarydist.Diff(old, nw, out) })
 	case "binarydist-apply":
-		old, err := os.Open(a)
-		if err != nil {
-			return err
-		}
-		defer old.Close()
-		p, err := os.Open(b)
-		if err != nil {
-			return err
-		}
-		defer p.Close()
-		out, err := os.Create(c)
-		if err != nil {
-			return err
-		}
-		if err := binarydist.Patch(old, out, p); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
+		return withInputs(a, b, c, func(old, p *os.File, out io.Writer) error { return binarydist.Patch(old, out, p) })
 	}
 	return fmt.Errorf("unknown operation %q", op)
+}
+
+// withInputs opens a and b and runs op writing to the file c.
+func withInputs(a, b, c string, op func(fa, fb *os.File, out io.Writer) error) error {
+	fa, err := os.Open(a)
+	if err != nil {
+		return err
+	}
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return err
+	}
+	defer fb.Close()
+	return writeTo(c, func(out io.Writer) error { return op(fa, fb, out) })
+}
+
+// writeTo creates the file c and runs write on it, reporting the close error
+// too: a failed flush is a failed operation.
+func writeTo(c string, write func(io.Writer) error) error {
+	out, err := os.Create(c)
+	if err != nil {
+		return err
+	}
+	if err := write(out); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
