@@ -457,7 +457,7 @@ func TestInstallerShipsFirstVersion(t *testing.T) {
 // versions/<v>/ and current naming it.
 func preseed(t *testing.T, installDir, v, bundle string) {
 	t.Helper()
-	if err := copyInstallTree(bundle, filepath.Join(installDir, "versions", v)); err != nil {
+	if err := copyTree(bundle, filepath.Join(installDir, "versions", v)); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(installDir, "current"), []byte(v+"\n"), 0o644); err != nil {
@@ -695,10 +695,10 @@ func TestMigrationFromTufupInstallDir(t *testing.T) {
 	// What tufup left on the user's machine at 1.0.0, then its update to
 	// 2.0.0: the bundle copied over the folder.
 	old := filepath.Join(t.TempDir(), "MyApp")
-	if err := copyInstallTree(filepath.Join(e.work, "dist", "sampleapp-1.0.0"), old); err != nil {
+	if err := copyTree(filepath.Join(e.work, "dist", "sampleapp-1.0.0"), old); err != nil {
 		t.Fatal(err)
 	}
-	if err := copyInstallTree(b2, old); err != nil {
+	if err := copyTree(b2, old); err != nil {
 		t.Fatal(err)
 	}
 	in := &install{t: t, dir: old, launcher: filepath.Join(old, "sampleapp"), out: filepath.Join(t.TempDir(), "runs.jsonl")}

@@ -176,27 +176,6 @@ func (in demoInstall) startWith(want string, flags []string, appArgs ...string) 
 	return r
 }
 
-// setConfig changes one key of the install's launcher.json.
-func (in demoInstall) setConfig(key string, value any) {
-	in.t.Helper()
-	path := filepath.Join(in.dir, "launcher.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		in.t.Fatal(err)
-	}
-	cfg := map[string]any{}
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		in.t.Fatal(err)
-	}
-	cfg[key] = value
-	if b, err = json.MarshalIndent(cfg, "", "  "); err != nil {
-		in.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		in.t.Fatal(err)
-	}
-}
-
 func (in demoInstall) state() layout.State {
 	in.t.Helper()
 	s, err := layout.New(in.dir).LoadState()

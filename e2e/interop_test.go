@@ -97,7 +97,7 @@ func TestInteropAlpha(t *testing.T) {
 	// launcher.json says alpha.
 	in := e.newInstall("stable")
 	in.startApp("1.2.0")
-	in.setConfig("channel", "alpha")
+	setConfig(t, in.dir, "channel", "alpha")
 	e.srv.ResetLog()
 	in.startApp("2.0.0a1")
 	e.wantFetched("update to alpha", "demoapp-2.0.0a1.patch")

@@ -144,7 +144,7 @@ func TestKillAtRandomTimes(t *testing.T) {
 	bundles["1.2.0"] = e.publish("1.2.0", sandbox.BundleOptions{DataSize: size, Extra: map[string]string{"more/file.txt": "x"}})
 
 	// How long an undisturbed update takes sets the window for the kills.
-	probe := e.copyInstall(template)
+	probe := cloneInstall(t, template)
 	began := time.Now()
 	probe.start("1.2.0")
 	window := time.Since(began) * 3 / 2
@@ -154,7 +154,7 @@ func TestKillAtRandomTimes(t *testing.T) {
 	runs := killSoakRuns(t)
 	var killedBeforeApp int
 	for i := 0; i < runs; i++ {
-		in := e.copyInstall(template)
+		in := cloneInstall(t, template)
 		delay := time.Duration(rng.Int64N(int64(window)))
 		if in.runKilledAfter(delay) {
 			killedBeforeApp++
@@ -175,16 +175,6 @@ func TestKillAtRandomTimes(t *testing.T) {
 	t.Logf("%d random kills, %d of them before the app started, 0 broken installs", runs, killedBeforeApp)
 }
 
-// copyInstall clones an install (as if another user had the same state).
-func (e *env) copyInstall(from *install) *install {
-	e.t.Helper()
-	dir := filepath.Join(e.t.TempDir(), "Sample App")
-	if err := copyInstallTree(from.dir, dir); err != nil {
-		e.t.Fatal(err)
-	}
-	return &install{t: e.t, dir: dir, launcher: filepath.Join(dir, filepath.Base(from.launcher)), out: filepath.Join(e.t.TempDir(), "runs.jsonl")}
-}
-
 // runKilledAfter starts the launcher and kills it (or the app it became)
 // with SIGKILL after delay. It reports whether the app had not run yet.
 func (in *install) runKilledAfter(delay time.Duration) bool {
@@ -199,57 +189,6 @@ func (in *install) runKilledAfter(delay time.Duration) bool {
 	cmd.Process.Kill()
 	cmd.Wait()
 	return len(in.runs()) == before
-}
-
-// copyInstallTree copies an install folder: files with their modes and
-// times, symlinks as symlinks; lock files stay with the original.
-func copyInstallTree(src, dst string) error {
-	return filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		switch {
-		case info.Mode()&os.ModeSymlink != 0:
-			link, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return os.Symlink(link, target)
-		case info.IsDir():
-			return os.MkdirAll(target, info.Mode().Perm()|0o700)
-		case info.Name() == "lock" || strings.HasSuffix(info.Name(), ".lock"):
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(target, b, info.Mode().Perm()); err != nil {
-			return err
-		}
-		return os.Chtimes(target, info.ModTime(), info.ModTime())
-	})
-}
-
-// setLauncherConfig changes one key of an install's launcher.json.
-func setLauncherConfig(t *testing.T, in *install, key string, value any) {
-	t.Helper()
-	p := filepath.Join(in.dir, "launcher.json")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg[key] = value
-	b, _ = json.MarshalIndent(cfg, "", "  ")
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // startMany runs n launchers of the same install at once.
@@ -472,7 +411,7 @@ func TestFailuresNeverStopTheApp(t *testing.T) {
 		}, "connection refused"},
 		{"server accepts and never answers", func(t *testing.T, e *env, in *install) {
 			addr := silentServer(t)
-			setLauncherConfig(t, in, "metadata_url", "http://"+addr+"/metadata/")
+			setConfig(t, in.dir, "metadata_url", "http://"+addr+"/metadata/")
 		}, "deadline exceeded"},
 		{"404", func(t *testing.T, e *env, in *install) {
 			e.srv.Intercept(func(w http.ResponseWriter, r *http.Request) bool { http.NotFound(w, r); return true })

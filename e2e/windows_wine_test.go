@@ -12,7 +12,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -398,7 +397,7 @@ func TestWineExitCodeAndConsole(t *testing.T) {
 		t.Fatalf("exit %d with %d app runs, want the app's 42 once\nstderr: %s\nlog:\n%s", r.code, len(r.runs), r.stderr, in.log())
 	}
 	for _, console := range []bool{false, true} {
-		wineSetConfig(t, in, "console", console)
+		setConfig(t, in.dir, "console", console)
 		// Started from inside the version folder, as a user in a terminal
 		// might: the app must run elsewhere, so that its working directory
 		// does not keep the folder from being removed later.
@@ -420,26 +419,6 @@ func TestWineExitCodeAndConsole(t *testing.T) {
 	r = in.run(nil, "--status")
 	if r.code != 0 || !strings.Contains(r.stdout, "current:      1.0.0") {
 		t.Fatalf("--status: exit %d, stdout %q", r.code, r.stdout)
-	}
-}
-
-func wineSetConfig(t *testing.T, in *wineInstall, key string, value any) {
-	t.Helper()
-	p := filepath.Join(in.dir, "launcher.json")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg[key] = value
-	if b, err = json.Marshal(cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -573,7 +552,7 @@ func TestWineStartedLikeAShortcut(t *testing.T) {
 	in := w.newInstall(filepath.Join(t.TempDir(), "app"), nil)
 	in.via = []string{w.win.Shortcut}
 	for _, console := range []bool{false, true} {
-		wineSetConfig(t, in, "console", console)
+		setConfig(t, in.dir, "console", console)
 		r := in.run([]string{"SAMPLEAPP_EXIT=9"}, "from", "a shortcut")
 		if r.code != 9 || len(r.runs) != 1 || !slices.Equal(r.runs[0].Args, []string{"from", "a shortcut"}) {
 			t.Fatalf("console %v: exit %d, app runs %+v; want the app's 9 and one run\nstderr: %s\nlog:\n%s", console, r.code, r.runs, r.stderr, in.log())
