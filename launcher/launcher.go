@@ -354,7 +354,7 @@ func (l *Launcher) UpdateNow(ctx context.Context) error {
 // start, which goes on to start the installed version at once. The update
 // is installed side by side meanwhile and runs from the next start.
 func (l *Launcher) startBackgroundUpdate() error {
-	exe, err := executable()
+	exe, err := Executable()
 	if err != nil {
 		return err
 	}

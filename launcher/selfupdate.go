@@ -40,7 +40,7 @@ func (l *Launcher) selfUpdate(ctx context.Context, client *fetch.Client, state *
 	if target == nil {
 		return nil
 	}
-	exe, err := executable()
+	exe, err := Executable()
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func selfCheck(ctx context.Context, exe string, want versions.Version) error {
 // removeLauncherLeftovers deletes the previous executable kept by a
 // self-update and an interrupted one's staged file, once they are not in use.
 func (l *Launcher) removeLauncherLeftovers() {
-	exe, err := executable()
+	exe, err := Executable()
 	if err != nil {
 		return
 	}
@@ -137,7 +137,9 @@ func (l *Launcher) removeLauncherLeftovers() {
 	}
 }
 
-func executable() (string, error) {
+// Executable is the launcher's own executable with symlinks resolved: the
+// file self-update replaces, next to which launcher.json is looked for.
+func Executable() (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", fmt.Errorf("find the launcher's executable: %w", err)

@@ -80,7 +80,7 @@ func (l *Launcher) hold(app App) (App, func()) {
 }
 
 func (l *Launcher) appEnv(app App) []string {
-	exe, _ := os.Executable()
+	exe, _ := Executable()
 	env := os.Environ()
 	env = append(env,
 		EnvLauncher+"="+exe,

@@ -79,12 +79,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 
-	exe, err := os.Executable()
-	if err == nil {
-		exe, err = filepath.EvalSymlinks(exe)
-	}
+	exe, err := launcher.Executable()
 	if err != nil {
-		fmt.Fprintf(stderr, "launcher: cannot find its own executable: %v\n", err)
+		fmt.Fprintf(stderr, "launcher: %v\n", err)
 		return exitError
 	}
 	lopts := launcher.Options{ConfigDir: launcher.ConfigDir(exe), Version: version, Channel: o.channel}
