@@ -17,6 +17,7 @@ import (
 	"github.com/tufup-go/tufup/fetch"
 	"github.com/tufup-go/tufup/layout"
 	"github.com/tufup-go/tufup/patch"
+	"github.com/tufup-go/tufup/patch/bsdiff"
 )
 
 // errPatch marks a failure of the patches themselves (as opposed to the
@@ -170,11 +171,11 @@ func (l *Launcher) rebuildFromPatches(ctx context.Context, client *fetch.Client,
 	crashPoint("download")
 	crashPoint("patch")
 	if err := patch.ApplyChain(ctx, l.cachedTar(plan.From), files, out, plan.Tar); err != nil {
-		if ctx.Err() != nil || isDiskError(err) {
-			return err
+		if !errors.Is(err, patch.ErrChainMismatch) && !errors.Is(err, bsdiff.ErrCorrupt) {
+			return err // the disk, a cancellation: nothing wrong with the patches
 		}
-		// Bad patch bytes were already excluded by their TUF hashes, so
-		// this is a base that differs from the publisher's: not worth a retry.
+		// The patch bytes passed their TUF hashes, so the base differs from
+		// the publisher's: not worth a retry.
 		return fmt.Errorf("%w: %v", errPatch, err)
 	}
 	return nil
@@ -283,9 +284,4 @@ func unusable(err error) bool {
 	var httpErr *metadata.ErrDownloadHTTP
 	var badErr *fetch.BadContentError
 	return (errors.As(err, &httpErr) && httpErr.StatusCode >= 400 && httpErr.StatusCode < 500) || errors.As(err, &badErr)
-}
-
-func isDiskError(err error) bool {
-	var pe *os.PathError
-	return errors.As(err, &pe) || errors.Is(err, os.ErrPermission)
 }
