@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +25,14 @@ import (
 const (
 	SlowPrefix = "/slow/"
 	SlowRate   = 256 << 10
+)
+
+// markerPath is answered by nginx itself (204) so NginxLog can tell when
+// the log has caught up; baseURLFile, next to the access log, holds the
+// base URL for it.
+const (
+	markerPath  = "/.testenv-log-marker"
+	baseURLFile = "base-url"
 )
 
 // NginxRequest is one line of the access log that StartNginx configures.
@@ -85,28 +95,73 @@ func StartNginx(t testing.TB, root string) (baseURL, accessLog string) {
 				t.Errorf("stop nginx: %v", err)
 			}
 		})
-		return "http://" + addr, accessLog
+		baseURL = "http://" + addr
+		if err := os.WriteFile(filepath.Join(dir, baseURLFile), []byte(baseURL), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return baseURL, accessLog
 	}
 }
 
-// NginxLog reads the requests logged so far (nginx writes each line as the
-// request completes).
+// NginxLog returns the requests nginx has completed so far, in order.
+//
+// nginx writes a request's log line only after it has sent the response,
+// so a client can hold the whole response before the line exists. NginxLog
+// therefore first asks nginx for a marker (its one worker handles events in
+// order, so every response already received has been logged by the time the
+// marker is), then waits until the marker's line appears. Marker lines are
+// left out of the result.
 func NginxLog(t testing.TB, accessLog string) []NginxRequest {
+	t.Helper()
+	base, err := os.ReadFile(filepath.Join(filepath.Dir(accessLog), baseURLFile))
+	if err != nil {
+		t.Fatalf("%s is not the access log of StartNginx: %v", accessLog, err)
+	}
+	marker := fmt.Sprintf("%s?%d", markerPath, time.Now().UnixNano())
+	resp, err := http.Get(string(base) + marker)
+	if err != nil {
+		t.Fatalf("ask nginx for the log marker: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		reqs, found := readNginxLog(t, accessLog, marker)
+		if found {
+			return reqs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: nginx did not log the marker request %s within 10 s", accessLog, marker)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// readNginxLog parses the access log, leaving out marker requests, and
+// reports whether the marker request named by marker is in it.
+func readNginxLog(t testing.TB, accessLog, marker string) (reqs []NginxRequest, found bool) {
 	t.Helper()
 	data, err := os.ReadFile(accessLog)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
 	}
-	var reqs []NginxRequest
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		var r NginxRequest
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			// The line being written right now; the next read has it whole.
+			if !bytes.HasSuffix(data, []byte("\n")) {
+				break
+			}
 			t.Fatalf("%s: bad line %q: %v", accessLog, sc.Text(), err)
+		}
+		if strings.HasPrefix(r.URI, markerPath) {
+			found = found || r.URI == marker
+			continue
 		}
 		reqs = append(reqs, r)
 	}
-	return reqs
+	return reqs, found
 }
 
 func nginxBinary() string {
@@ -188,6 +243,7 @@ http {
     server {
         listen 127.0.0.1:%d;
         root %s;
+        location = %s { return 204; }
         location %s {
             alias %s;
             limit_rate %d;
@@ -197,5 +253,5 @@ http {
 `, user, q(filepath.Join(dir, "nginx.pid")), q(filepath.Join(dir, "error.log")), q(accessLog),
 		q(filepath.Join(dir, "client_body")), q(filepath.Join(dir, "proxy")), q(filepath.Join(dir, "fastcgi")),
 		q(filepath.Join(dir, "uwsgi")), q(filepath.Join(dir, "scgi")),
-		port, q(root), SlowPrefix, q(root+"/"), SlowRate)
+		port, q(root), markerPath, SlowPrefix, q(root+"/"), SlowRate)
 }
