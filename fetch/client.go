@@ -47,8 +47,10 @@ type Options struct {
 	TrustedRoot []byte
 	// UserAgent is sent on every request (DefaultUserAgent when empty).
 	UserAgent string
-	// Headers are sent on every request (an auth token, say). Their values
-	// never appear in logs or errors.
+	// Headers are sent with requests to the origins (scheme, host, port)
+	// of MetadataURL and TargetsURL (an auth token, say), never to a server
+	// a redirect leads elsewhere; a redirect from https to http is refused
+	// (*RedirectError). Their values never appear in logs or errors.
 	Headers map[string]string
 	// ConnectTimeout bounds connecting (TCP and TLS). IdleTimeout bounds
 	// waiting for data: a request whose answer has not started

@@ -37,6 +37,7 @@ type transport struct {
 	client    *http.Client
 	userAgent string
 	headers   map[string]string
+	origins   map[string]bool // where headers may go: MetadataURL's and TargetsURL's
 	connect   time.Duration
 	idle      time.Duration
 	retries   int
@@ -60,15 +61,85 @@ func newTransport(o *Options) *transport {
 		// to the file as stored; transparent gzip would change both.
 		DisableCompression: true,
 	}
-	return &transport{
-		client:    &http.Client{Transport: rt},
+	t := &transport{
 		userAgent: o.UserAgent,
 		headers:   o.Headers,
+		origins:   map[string]bool{},
 		connect:   o.ConnectTimeout,
 		idle:      o.IdleTimeout,
 		retries:   o.Retries,
 		log:       o.Logger,
 	}
+	for _, raw := range []string{o.MetadataURL, o.TargetsURL} {
+		if u, err := url.Parse(raw); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+			t.origins[origin(u)] = true
+		}
+	}
+	t.client = &http.Client{Transport: rt, CheckRedirect: t.checkRedirect}
+	return t
+}
+
+// maxRedirects bounds a chain of redirects, as Go's default policy does.
+const maxRedirects = 10
+
+// RedirectError reports a redirect the launcher refuses to follow: from
+// https to plain http (which would expose the request, and any configured
+// header, to anyone on the path), or one chain too many.
+type RedirectError struct {
+	From, To string // redacted URLs
+	Msg      string
+}
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("%s redirected to %s: %s", e.From, e.To, e.Msg)
+}
+
+// checkRedirect is the client's redirect policy. Configured headers hold
+// secrets meant for the repository's own servers, so they go along only
+// while every hop of the chain is an origin (scheme, host and port) of
+// MetadataURL or TargetsURL; once a chain has left those, even a redirect
+// back does not bring them again (the foreign server chose that URL). Go's
+// own policy is not enough: it strips only Authorization, Cookie and
+// WWW-Authenticate, and compares host names without port or scheme.
+func (t *transport) checkRedirect(req *http.Request, via []*http.Request) error {
+	prev := via[len(via)-1]
+	if len(via) >= maxRedirects {
+		return &RedirectError{From: prev.URL.Redacted(), To: req.URL.Redacted(), Msg: fmt.Sprintf("stopped after %d redirects", maxRedirects)}
+	}
+	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return &RedirectError{From: prev.URL.Redacted(), To: req.URL.Redacted(), Msg: "refusing to leave https for an insecure URL"}
+	}
+	trusted := t.origins[origin(req.URL)]
+	for _, r := range via {
+		trusted = trusted && t.origins[origin(r.URL)]
+	}
+	for k, v := range t.headers {
+		if trusted {
+			req.Header.Set(k, v)
+		} else {
+			req.Header.Del(k)
+		}
+	}
+	if !trusted && len(t.headers) > 0 {
+		t.log.Debug("redirected to another origin; configured headers not sent", "url", req.URL.Redacted())
+	}
+	return nil
+}
+
+// origin is a URL's scheme, host and port, the port spelled out even when
+// it is the scheme's default, so that equal origins compare equal.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 // body is an open response positioned at byte start of the resource.
@@ -174,8 +245,10 @@ func (t *transport) openHTTP(ctx context.Context, u *url.URL, offset int64) (*bo
 	if t.userAgent != "" {
 		req.Header.Set("User-Agent", t.userAgent)
 	}
-	for k, v := range t.headers {
-		req.Header.Set(k, v)
+	if t.origins[origin(u)] {
+		for k, v := range t.headers {
+			req.Header.Set(k, v)
+		}
 	}
 	if offset > 0 {
 		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
@@ -231,6 +304,10 @@ func (t *transport) wrapNetErr(parent, reqCtx context.Context, shown string, err
 	var stall *StallError
 	if cause := context.Cause(reqCtx); errors.As(cause, &stall) {
 		return &netError{err: stall}
+	}
+	var redirect *RedirectError
+	if errors.As(err, &redirect) {
+		return redirect // final: the server will answer the same way again
 	}
 	// url.Error repeats the URL unredacted; keep only its cause.
 	var ue *url.Error
