@@ -48,6 +48,7 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 	out := l.cachedTar(to)
 	var err error
 	if len(plan.Patches) > 0 {
+		l.events.phase(PhaseDownload, plan.From, to, plan.DownloadSize())
 		err = l.rebuildFromPatches(ctx, client, plan, out)
 		if errors.Is(err, errPatch) {
 			// As in tufup, a patch that failed to apply is not tried again.
@@ -69,6 +70,7 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 		}
 	}
 	if len(plan.Patches) == 0 {
+		l.events.phase(PhaseDownload, plan.From, to, plan.DownloadSize())
 		err = l.rebuildFromArchive(ctx, client, plan, out)
 	}
 	if err != nil {
@@ -76,6 +78,7 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 	}
 	crashPoint("verify")
 
+	l.events.phase(PhaseInstall, plan.From, to, 0)
 	staging, err := l.dir.NewStaging(to)
 	if err != nil {
 		return err
@@ -170,6 +173,7 @@ func (l *Launcher) rebuildFromPatches(ctx context.Context, client *fetch.Client,
 	}
 	crashPoint("download")
 	crashPoint("patch")
+	l.events.phase(PhaseVerify, plan.From, plan.To.String(), 0)
 	if err := patch.ApplyChain(ctx, l.cachedTar(plan.From), files, out, plan.Tar); err != nil {
 		if !errors.Is(err, patch.ErrChainMismatch) && !errors.Is(err, bsdiff.ErrCorrupt) {
 			return err // the disk, a cancellation: nothing wrong with the patches
@@ -188,6 +192,7 @@ func (l *Launcher) rebuildFromArchive(ctx context.Context, client *fetch.Client,
 		return fmt.Errorf("download %s: %w", plan.Archive.Name, err)
 	}
 	crashPoint("download")
+	l.events.phase(PhaseVerify, plan.From, plan.To.String(), 0)
 	got, err := patch.Gunzip(ctx, f, out, maxTarSize(plan))
 	if err != nil {
 		return fmt.Errorf("decompress %s: %w", plan.Archive.Name, err)

@@ -28,8 +28,11 @@ type Options struct {
 	Version string
 	// Channel, when set, overrides launcher.json's channel.
 	Channel string
-	// Progress, when set, receives download progress.
+	// Progress, when set, receives download progress, per file.
 	Progress func(fetch.Progress)
+	// Events, when set, receives the phases and the overall progress of
+	// an update (a progress window, launcher --update-only --json).
+	Events func(Event)
 	// Stderr, when set, also receives the log (besides launcher.log).
 	Stderr io.Writer
 }
@@ -42,6 +45,7 @@ type Launcher struct {
 	root    []byte
 	log     *slog.Logger
 	logFile io.Closer
+	events  *events
 }
 
 // Open reads launcher.json and root.json from opts.ConfigDir and opens the
@@ -66,7 +70,7 @@ func Open(opts Options) (*Launcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Launcher{cfg: cfg, opts: opts, dir: layout.New(dataDir), root: root}
+	l := &Launcher{cfg: cfg, opts: opts, dir: layout.New(dataDir), root: root, events: newEvents(opts)}
 	l.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	return l, nil
 }
@@ -187,6 +191,8 @@ func (l *Launcher) updateLocked(ctx context.Context, bounded bool) error {
 	}
 	state := l.loadState()
 	start := time.Now()
+	installed, _ := l.dir.Current()
+	l.events.phase(PhaseCheck, installed, "", 0)
 	plan, client, err := l.check(ctx, &state)
 	if err == nil && plan != nil {
 		installCtx := ctx
@@ -269,7 +275,7 @@ func (l *Launcher) newClient() (*fetch.Client, error) {
 		Headers:     l.cfg.Headers,
 		IdleTimeout: time.Duration(l.cfg.IdleTimeout),
 		Logger:      l.log,
-		Progress:    l.opts.Progress,
+		Progress:    l.events.download,
 	})
 }
 

@@ -41,8 +41,8 @@ func main() {
 }
 
 type options struct {
-	version, help, rollback, status, paths, noUpdate, updateOnly, verbose, json bool
-	channel                                                                     string
+	version, help, rollback, status, paths, noUpdate, updateOnly, verbose, json, check bool
+	channel                                                                            string
 }
 
 func newFlagSet(o *options) *pflag.FlagSet {
@@ -51,12 +51,13 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.version, "version", false, "print the launcher's version and exit")
 	fs.BoolVar(&o.help, "help", false, "print this help and exit")
 	fs.BoolVar(&o.status, "status", false, "print installed versions, current, held back, last check, channel and URLs, then exit")
-	fs.BoolVar(&o.json, "json", false, "with --status or --paths: print JSON")
+	fs.BoolVar(&o.json, "json", false, "with --status, --paths or --check: print JSON; with --update-only: progress and result as JSON lines")
 	fs.BoolVar(&o.paths, "paths", false, "print where the launcher's files, versions and state live, then exit")
 	fs.BoolVar(&o.rollback, "rollback", false, "switch back to the previous installed version, hold the current one back, and start the app")
 	fs.StringVar(&o.channel, "channel", "", "install pre-releases up to this level: stable, rc, beta or alpha (overrides launcher.json)")
 	fs.BoolVar(&o.noUpdate, "no-update", false, "start the installed version without checking for updates")
 	fs.BoolVar(&o.updateOnly, "update-only", false, "check for updates and install them, without starting the app")
+	fs.BoolVar(&o.check, "check", false, "tell whether an update is available (version, bytes to download, release notes), installing nothing")
 	fs.BoolVar(&o.verbose, "verbose", false, "also print the log on stderr")
 	return fs
 }
@@ -88,7 +89,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.verbose {
 		lopts.Stderr = stderr
 	}
-	if isTerminal(stderr) && !o.status && !o.paths {
+	var lines *jsonLines
+	switch {
+	case o.updateOnly && o.json:
+		lines = newJSONLines(stdout)
+		lopts.Events = func(e launcher.Event) { lines.write(e) }
+	case isTerminal(stderr) && !o.status && !o.paths && !o.check:
 		lopts.Progress = fetch.ProgressBar(stderr)
 	}
 	l, err := launcher.Open(lopts)
@@ -112,6 +118,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
+	if o.check {
+		return runCheck(ctx, l, stdout, stderr, o.json)
+	}
 	if o.rollback {
 		to, err := l.Rollback(ctx)
 		if err != nil {
@@ -122,6 +131,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.noUpdate || o.rollback {
 		l.DisableUpdate()
+	}
+	if lines != nil {
+		return runUpdateJSON(ctx, l, lines, stderr)
 	}
 	if o.updateOnly {
 		if err := l.UpdateNow(ctx); err != nil {
