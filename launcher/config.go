@@ -33,7 +33,8 @@ type Config struct {
 	// TargetsURL is the base URL of the archives and patches.
 	TargetsURL string `json:"targets_url"`
 	// Entry is the app's executable, relative to a version folder: one path
-	// for every OS, or an object keyed by GOOS with an optional "default".
+	// for every platform, or an object keyed by "goos/goarch" or GOOS, with
+	// an optional "default".
 	Entry Entry `json:"entry"`
 	// Channel is the newest kind of pre-release to install: stable, rc,
 	// beta or alpha.
@@ -179,7 +180,7 @@ func (c *Config) fillAndCheck() error {
 			*u += "/"
 		}
 	}
-	if _, err := c.Entry.ForOS(runtime.GOOS); err != nil {
+	if _, err := c.Entry.For(runtime.GOOS, runtime.GOARCH); err != nil {
 		return err
 	}
 	if c.Channel == "" {
@@ -247,17 +248,19 @@ type Entry struct {
 	PerOS map[string]string
 }
 
-// ForOS returns the entry for an operating system (a GOOS value).
-func (e Entry) ForOS(goos string) (string, error) {
+// For returns the entry for a platform (GOOS and GOARCH values): the
+// object's "goos/goarch" key, else its "goos" key, else "default".
+func (e Entry) For(goos, goarch string) (string, error) {
 	p := e.All
 	if e.PerOS != nil {
-		p = e.PerOS[goos]
-		if p == "" {
-			p = e.PerOS["default"]
+		for _, key := range []string{goos + "/" + goarch, goos, "default"} {
+			if p = e.PerOS[key]; p != "" {
+				break
+			}
 		}
 	}
 	if p == "" {
-		return "", fmt.Errorf(`key "entry": no entry point for %s`, goos)
+		return "", fmt.Errorf(`key "entry": no entry point for %s/%s (add a %q, %q or "default" key)`, goos, goarch, goos+"/"+goarch, goos)
 	}
 	clean := filepath.ToSlash(filepath.Clean(filepath.FromSlash(p)))
 	if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || clean == ".." || strings.HasPrefix(clean, "../") || filepath.VolumeName(p) != "" {
@@ -266,7 +269,7 @@ func (e Entry) ForOS(goos string) (string, error) {
 	return clean, nil
 }
 
-// UnmarshalJSON accepts a string or an object of GOOS -> path.
+// UnmarshalJSON accepts a string or an object of platform -> path.
 func (e *Entry) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		return json.Unmarshal(b, &e.All)

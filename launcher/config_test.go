@@ -27,16 +27,25 @@ func TestConfigDefaults(t *testing.T) {
 
 func TestConfigValues(t *testing.T) {
 	c, err := ParseConfig([]byte(`{"app_name": "myapp", "metadata_url": "file:///srv/m/", "targets_url": "file:///srv/t/",
-		"entry": {"windows": "myapp.exe", "default": "bin/myapp"}, "channel": "b", "check_timeout": 1.5,
+		"entry": {"windows": "myapp.exe", "darwin/arm64": "arm/myapp", "darwin": "universal/myapp", "default": "bin/myapp"}, "channel": "b", "check_timeout": 1.5,
 		"idle_timeout": "1m", "probation_starts": 0, "headers": {"Authorization": "Bearer x"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e, _ := c.Entry.ForOS("windows"); e != "myapp.exe" {
-		t.Errorf("windows entry %q", e)
+	for _, tc := range []struct{ goos, goarch, want string }{
+		{"windows", "amd64", "myapp.exe"},
+		{"windows", "arm64", "myapp.exe"},
+		{"darwin", "arm64", "arm/myapp"},
+		{"darwin", "amd64", "universal/myapp"},
+		{"linux", "amd64", "bin/myapp"},
+	} {
+		if e, err := c.Entry.For(tc.goos, tc.goarch); e != tc.want {
+			t.Errorf("entry for %s/%s = %q (%v), want %q", tc.goos, tc.goarch, e, err, tc.want)
+		}
 	}
-	if e, _ := c.Entry.ForOS("linux"); e != "bin/myapp" {
-		t.Errorf("default entry %q", e)
+	c.Entry.PerOS = map[string]string{"windows/amd64": "a.exe"}
+	if e, err := c.Entry.For("windows", "arm64"); err == nil || !strings.Contains(err.Error(), `"windows/arm64"`) {
+		t.Errorf("entry for windows/arm64 = %q, %v; want an error naming the key to add", e, err)
 	}
 	if c.Channel != "beta" || time.Duration(c.CheckTimeout) != 1500*time.Millisecond || time.Duration(c.IdleTimeout) != time.Minute || *c.ProbationStarts != 0 {
 		t.Errorf("values not read: %+v", c)

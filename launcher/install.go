@@ -114,7 +114,7 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 // checkEntry refuses a release whose folder lacks the app's entry point:
 // switching to it would leave nothing to start.
 func (l *Launcher) checkEntry(dir, version string) error {
-	entry, err := l.cfg.Entry.ForOS(runtime.GOOS)
+	entry, err := l.cfg.Entry.For(runtime.GOOS, runtime.GOARCH)
 	if err != nil {
 		return err
 	}

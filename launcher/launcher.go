@@ -242,6 +242,8 @@ func (l *Launcher) check(ctx context.Context, state *layout.State) (*Plan, *fetc
 	}
 	in := planInput{
 		app:           l.cfg.AppName,
+		goos:          runtime.GOOS,
+		goarch:        runtime.GOARCH,
 		targets:       client.Targets(),
 		channel:       versions.Channel(l.cfg.Channel),
 		heldBack:      state.HeldBack,
@@ -328,7 +330,7 @@ func (l *Launcher) currentOrRecover() (string, error) {
 }
 
 func (l *Launcher) app(v string) (App, error) {
-	entry, err := l.cfg.Entry.ForOS(runtime.GOOS)
+	entry, err := l.cfg.Entry.For(runtime.GOOS, runtime.GOARCH)
 	if err != nil {
 		return App{}, err
 	}

@@ -126,13 +126,37 @@ func releases(app string, targets []fetch.TargetInfo, warn func(string, ...any))
 	return out
 }
 
+// platformApp returns the app name of the targets a launcher running on
+// goos/goarch installs: app's releases for goos/goarch when the repository
+// has any, else its releases for goos alone (OS-wide), else the universal
+// ones (versions.Fallbacks). The choice is by platform, not per version, so
+// patches always chain within one platform's releases.
+func platformApp(app, goos, goarch string, targets []fetch.TargetInfo) string {
+	published := map[string]bool{}
+	for _, t := range targets {
+		if n, err := versions.ParseTarget(t.Name); err == nil && n.Kind == versions.Archive {
+			published[n.App] = true
+		}
+	}
+	for _, p := range versions.Fallbacks(goos, goarch) {
+		if published[p.AppName(app)] {
+			return p.AppName(app)
+		}
+	}
+	return app
+}
+
 // planInput is everything the choice of an update depends on.
 type planInput struct {
-	app      string
-	current  *versions.Version // nil on a fresh install
-	targets  []fetch.TargetInfo
-	channel  versions.Channel
-	heldBack map[string]string
+	app string
+	// goos and goarch are the platform the launcher runs on (runtime.GOOS,
+	// runtime.GOARCH); they choose among a multi-platform repository's
+	// releases.
+	goos, goarch string
+	current      *versions.Version // nil on a fresh install
+	targets      []fetch.TargetInfo
+	channel      versions.Channel
+	heldBack     map[string]string
 	// failedPatches are patch targets that failed before; as in tufup, a
 	// patch that failed is not tried again.
 	failedPatches []string
@@ -185,7 +209,7 @@ const patchRatio = 0.8
 // 0.10 does, plus hold-backs and staged rollout. It returns nil when there is
 // nothing to install.
 func planUpdate(in planInput, warn func(string, ...any)) *Plan {
-	all := releases(in.app, in.targets, warn)
+	all := releases(platformApp(in.app, in.goos, in.goarch, in.targets), in.targets, warn)
 	isNewer := func(r *release) bool {
 		return in.current == nil || r.version.Compare(*in.current) > 0
 	}

@@ -241,3 +241,43 @@ func TestKeepSet(t *testing.T) {
 		}
 	}
 }
+
+// A launcher takes the releases of its own OS and architecture, else its
+// OS's, else the universal ones; patches chain within that platform.
+func TestPlanPicksItsPlatform(t *testing.T) {
+	plat := func(app, v string, length int64) fetch.TargetInfo {
+		return target(app+"-"+v+".tar.gz", length, `{"tufup": {"required": false}, "user": null}`)
+	}
+	patch := func(app, v string) fetch.TargetInfo {
+		return target(app+"-"+v+".patch", 10, `{"tufup": {"tar_hash": "ab", "tar_hash_algorithm": "sha256", "tar_size": 10}, "user": null}`)
+	}
+	targets := []fetch.TargetInfo{
+		plat("app", "0.9", 1000), // a universal release from before the platforms
+		plat("app-windows-amd64", "1.0", 1000), plat("app-windows-amd64", "1.1", 1000), patch("app-windows-amd64", "1.1"),
+		plat("app-linux-amd64", "1.0", 1000), plat("app-linux-amd64", "1.2", 1000), patch("app-linux-amd64", "1.2"),
+		plat("app-darwin", "1.3", 1000),
+		plat("app-tools", "9.0", 1000), // another app, not a platform
+	}
+	for _, tc := range []struct {
+		goos, goarch, current, wantArchive string
+		wantPatches                        []string
+	}{
+		{"windows", "amd64", "", "app-windows-amd64-1.1.tar.gz", nil},
+		{"windows", "amd64", "1.0", "app-windows-amd64-1.1.tar.gz", []string{"app-windows-amd64-1.1.patch"}},
+		{"linux", "amd64", "1.0", "app-linux-amd64-1.2.tar.gz", []string{"app-linux-amd64-1.2.patch"}},
+		{"darwin", "arm64", "", "app-darwin-1.3.tar.gz", nil},
+		{"linux", "arm64", "", "app-0.9.tar.gz", nil},
+		{"windows", "386", "", "app-0.9.tar.gz", nil},
+	} {
+		t.Run(tc.goos+"-"+tc.goarch+"-"+tc.current, func(t *testing.T) {
+			in := planInput{app: "app", goos: tc.goos, goarch: tc.goarch, targets: targets, channel: versions.Stable, haveBase: true}
+			if tc.current != "" {
+				in.current = mustVersion(t, tc.current)
+			}
+			p := planUpdate(in, noWarn(t))
+			if p == nil || p.Archive.Name != tc.wantArchive || !slices.Equal(names(p.Patches), tc.wantPatches) {
+				t.Fatalf("plan = %+v, want archive %s and patches %v", p, tc.wantArchive, tc.wantPatches)
+			}
+		})
+	}
+}

@@ -31,7 +31,10 @@ const RolloutKey = "rollout_percent"
 
 // Release is one version of the app in the targets metadata.
 type Release struct {
-	Version     versions.Version
+	Version versions.Version
+	// Platform is what the release is for; the zero Platform (universal)
+	// in a single-platform repository.
+	Platform    versions.Platform
 	Archive     string // target name of the full archive
 	ArchiveSize int64
 	Patch       string // target name of the patch to it, "" if none
@@ -81,9 +84,44 @@ func joinCustom(tufup map[string]json.RawMessage, user json.RawMessage) (*json.R
 	return &raw, nil
 }
 
-// releasesOf lists the app's releases in targets metadata, oldest first.
-// Targets of other apps, and names that are not tufup targets, are left out.
-func releasesOf(app string, targets map[string]*metadata.TargetFiles) ([]Release, error) {
+// platformsOf lists the platforms app has targets for, universal first,
+// then in the order of their names.
+func platformsOf(app string, targets map[string]*metadata.TargetFiles) []versions.Platform {
+	seen := map[versions.Platform]bool{}
+	var out []versions.Platform
+	for name := range targets {
+		t, err := versions.ParseTarget(name)
+		if err != nil {
+			continue
+		}
+		if p, ok := versions.PlatformOf(app, t.App); ok && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b versions.Platform) int { return strings.Compare(a.AppName(""), b.AppName("")) })
+	return out
+}
+
+// allReleases lists app's releases for every platform: platform by
+// platform (as platformsOf orders them), each oldest first.
+func allReleases(app string, targets map[string]*metadata.TargetFiles) ([]Release, error) {
+	var out []Release
+	for _, p := range platformsOf(app, targets) {
+		rels, err := releasesOf(app, p, targets)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rels...)
+	}
+	return out, nil
+}
+
+// releasesOf lists app's releases for platform p in targets metadata,
+// oldest first. Targets of other apps and platforms, and names that are not
+// tufup targets, are left out.
+func releasesOf(app string, p versions.Platform, targets map[string]*metadata.TargetFiles) ([]Release, error) {
+	app = p.AppName(app)
 	byVersion := map[string]*Release{}
 	var out []*Release
 	get := func(v versions.Version) *Release {
@@ -91,7 +129,7 @@ func releasesOf(app string, targets map[string]*metadata.TargetFiles) ([]Release
 		if rel := byVersion[key]; rel != nil {
 			return rel
 		}
-		rel := &Release{Version: v, Rollout: 100, User: json.RawMessage("null")}
+		rel := &Release{Version: v, Platform: p, Rollout: 100, User: json.RawMessage("null")}
 		byVersion[key] = rel
 		out = append(out, rel)
 		return rel
@@ -137,13 +175,14 @@ func releasesOf(app string, targets map[string]*metadata.TargetFiles) ([]Release
 	return res, nil
 }
 
-// Releases lists the app's releases, oldest first. An entry whose Archive is
-// "" has a patch but no archive (a damaged repository).
+// Releases lists the app's releases, platform by platform (universal
+// first), each oldest first. An entry whose Archive is "" has a patch but no
+// archive (a damaged repository).
 func (r *Repo) Releases() ([]Release, error) {
 	if err := r.requireMetadata(); err != nil {
 		return nil, err
 	}
-	return releasesOf(r.cfg.AppName, r.cur.targets.Signed.Targets)
+	return allReleases(r.cfg.AppName, r.cur.targets.Signed.Targets)
 }
 
 func latestArchive(rels []Release) *Release {
@@ -166,6 +205,11 @@ type AddOptions struct {
 	SkipPatch bool
 	// Rollout, when set, offers the release to that percentage of installs.
 	Rollout *int
+	// Platform is what the bundle is built for. The zero Platform
+	// (universal) keeps tufup's target names, <app>-<version>.tar.gz;
+	// others are named <app>-<os>[-<arch>]-<version>.tar.gz, and their
+	// patches are made against the previous release of the same platform.
+	Platform versions.Platform
 }
 
 // ParseVersion parses a release version and checks that it makes a target
@@ -213,7 +257,7 @@ func checkRollout(p *int) error {
 // previous release's uncompressed tar to this one's, with custom metadata as
 // tufup writes it. Targets, snapshot and timestamp are re-signed.
 func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptions) error {
-	app := r.cfg.AppName
+	app := opts.Platform.AppName(r.cfg.AppName)
 	v, err := ParseVersion(app, version)
 	if err != nil {
 		return err
@@ -235,7 +279,7 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 		return err
 	}
 	defer c.done()
-	rels, err := releasesOf(app, c.next.targets.Signed.Targets)
+	rels, err := releasesOf(r.cfg.AppName, opts.Platform, c.next.targets.Signed.Targets)
 	if err != nil {
 		return err
 	}
@@ -340,18 +384,9 @@ func (r *Repo) stageTarget(c *change, path, name string, tufup map[string]any, u
 	return nil
 }
 
-// findRelease returns the release whose version equals version.
-func findRelease(rels []Release, v versions.Version) *Release {
-	for i := range rels {
-		if rels[i].Version.Compare(v) == 0 {
-			return &rels[i]
-		}
-	}
-	return nil
-}
-
-// SetRollout changes the rollout percentage of a published release; 100
-// removes the restriction (the metadata then is exactly what tufup writes).
+// SetRollout changes the rollout percentage of a published release, on
+// every platform it is published for; 100 removes the restriction (the
+// metadata then is exactly what tufup writes).
 func (r *Repo) SetRollout(version string, percent int) error {
 	if err := checkRollout(&percent); err != nil {
 		return err
@@ -365,56 +400,68 @@ func (r *Repo) SetRollout(version string, percent int) error {
 		return err
 	}
 	defer c.done()
-	rels, err := releasesOf(r.cfg.AppName, c.next.targets.Signed.Targets)
+	rels, err := allReleases(r.cfg.AppName, c.next.targets.Signed.Targets)
 	if err != nil {
 		return err
 	}
-	rel := findRelease(rels, v)
-	if rel == nil || rel.Archive == "" {
+	found := false
+	for _, rel := range rels {
+		if rel.Version.Compare(v) != 0 || rel.Archive == "" {
+			continue
+		}
+		found = true
+		tf := c.next.targets.Signed.Targets[rel.Archive]
+		tufup, user, err := splitCustom(tf.Custom)
+		if err != nil {
+			return fmt.Errorf("target %s: %w", rel.Archive, err)
+		}
+		if percent >= 100 {
+			delete(tufup, RolloutKey)
+		} else {
+			tufup[RolloutKey] = json.RawMessage(fmt.Sprint(percent))
+		}
+		if tf.Custom, err = joinCustom(tufup, user); err != nil {
+			return err
+		}
+		if rel.Required {
+			r.printf("note: %s is required; clients install required releases whatever their rollout", rel.Archive)
+		}
+		r.printf("targets: rollout of %s %d%% -> %d%%", rel.Archive, rel.Rollout, percent)
+	}
+	if !found {
 		return fmt.Errorf("no release %s in targets metadata", version)
 	}
-	tf := c.next.targets.Signed.Targets[rel.Archive]
-	tufup, user, err := splitCustom(tf.Custom)
-	if err != nil {
-		return fmt.Errorf("target %s: %w", rel.Archive, err)
-	}
-	if percent >= 100 {
-		delete(tufup, RolloutKey)
-	} else {
-		tufup[RolloutKey] = json.RawMessage(fmt.Sprint(percent))
-	}
-	if tf.Custom, err = joinCustom(tufup, user); err != nil {
-		return err
-	}
-	if rel.Required {
-		r.printf("note: %s is required; clients install required releases whatever their rollout", rel.Archive)
-	}
-	r.printf("targets: rollout of %s %d%% -> %d%%", rel.Archive, rel.Rollout, percent)
 	return r.commit(c)
 }
 
-// RemoveLatest withdraws the newest release: its archive and patch leave
-// the targets metadata, and their files are deleted once it is published.
+// RemoveLatest withdraws the newest release, on every platform it is
+// published for: its archives and patches leave the targets metadata, and
+// their files are deleted once it is published.
 func (r *Repo) RemoveLatest() error {
 	c, err := r.begin()
 	if err != nil {
 		return err
 	}
 	defer c.done()
-	rels, err := releasesOf(r.cfg.AppName, c.next.targets.Signed.Targets)
+	rels, err := allReleases(r.cfg.AppName, c.next.targets.Signed.Targets)
 	if err != nil {
 		return err
 	}
 	if len(rels) == 0 {
 		return errors.New("no release to remove: the targets metadata lists none")
 	}
-	last := rels[len(rels)-1]
-	for _, name := range []string{last.Archive, last.Patch} {
-		if name == "" {
+	last := slices.MaxFunc(rels, func(a, b Release) int { return a.Version.Compare(b.Version) })
+	for _, rel := range rels {
+		if rel.Version.Compare(last.Version) != 0 {
 			continue
 		}
-		delete(c.next.targets.Signed.Targets, name)
-		c.remove = append(c.remove, name)
+		for _, name := range []string{rel.Archive, rel.Patch} {
+			if name == "" {
+				continue
+			}
+			delete(c.next.targets.Signed.Targets, name)
+			c.remove = append(c.remove, name)
+		}
 	}
 	r.printf("targets: removing release %s", last.Version)
 	return r.commit(c)

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tufup-go/tufup/versions"
 )
 
 // RoleStatus is one role's version and expiry.
@@ -77,8 +80,17 @@ func (s Status) Write(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "releases of %s: %d\n", s.App, len(s.Releases))
 	if len(s.Releases) > 0 {
+		// A platform column only for repositories of several platforms,
+		// so a single-platform repository's status reads as before.
+		platforms := slices.ContainsFunc(s.Releases, func(r Release) bool { return r.Platform != (versions.Platform{}) })
+		if platforms {
+			fmt.Fprint(tw, "PLATFORM\t")
+		}
 		fmt.Fprintln(tw, "VERSION\tREQUIRED\tROLLOUT\tARCHIVE\tPATCH\tPATCH/FULL")
 		for _, rel := range s.Releases {
+			if platforms {
+				fmt.Fprintf(tw, "%s\t", rel.Platform)
+			}
 			patch, ratio := "-", "-"
 			if rel.Patch != "" {
 				patch = formatSize(rel.PatchSize)

@@ -265,7 +265,7 @@ func (v *verifier) targets(targets map[string]*metadata.TargetFiles) {
 			}
 		}
 	}
-	rels, err := releasesOf(v.r.cfg.AppName, targets)
+	rels, err := allReleases(v.r.cfg.AppName, targets)
 	if err != nil {
 		v.fail(filepath.Join(v.r.MetadataDir(), roleFileName(RoleTargets)), RoleTargets, "%v", err)
 		return
@@ -287,7 +287,7 @@ func (v *verifier) targets(targets map[string]*metadata.TargetFiles) {
 		}
 		ppath := filepath.Join(tdir, rel.Patch)
 		var base *Release
-		for j := i - 1; j >= 0; j-- {
+		for j := i - 1; j >= 0 && rels[j].Platform == rel.Platform; j-- {
 			if rels[j].Archive != "" {
 				base = &rels[j]
 				break

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tufup-go/tufup/repo"
+	"github.com/tufup-go/tufup/versions"
 )
 
 // signingFlags are the flags of every command that signs metadata.
@@ -194,18 +195,31 @@ SemVer): writes targets/APP-VERSION.tar.gz and, when an earlier release exists,
 targets/APP-VERSION.patch (bsdiff from the previous release's uncompressed tar
 to this one's), then re-signs targets, snapshot and timestamp. VERSION must be
 newer than every published release. Nothing is published if a role cannot be
-signed to its threshold.`,
+signed to its threshold.
+
+One repository may hold the builds of every platform: --os (and --arch)
+publish BUNDLE_DIR as the release for that platform only, named
+APP-OS-ARCH-VERSION.tar.gz (APP-OS-VERSION.tar.gz with --os alone, for a
+build that runs on every architecture of that OS); its patch is made against
+that platform's previous release. Launchers install their own platform's
+build, else their OS's, else the one published without --os.`,
 		setup: func(fs *pflag.FlagSet) func(*cli, []string) error {
 			required := fs.Bool("required", false, "clients must install this release before any newer one")
 			meta := fs.String("meta", "", "custom user metadata, a `JSON` object (e.g. '{\"changes\": [\"...\"]}'); integers only, no floats")
 			skipPatch := fs.Bool("skip-patch", false, "publish the archive only, no patch")
 			rollout := fs.String("rollout", "", "offer the release to `PERCENT` of installs (0-100; default: all)")
+			goos := fs.String("os", "", "publish for this `GOOS` only (windows, darwin, linux, ...); default: every platform")
+			goarch := fs.String("arch", "", "with --os: publish for this `GOARCH` only (amd64, arm64, ...)")
 			sf := addSigningFlags(fs)
 			return func(c *cli, args []string) error {
 				if err := wantArgs(args, 2, "VERSION BUNDLE_DIR"); err != nil {
 					return err
 				}
-				opts := repo.AddOptions{Required: *required, SkipPatch: *skipPatch}
+				platform, err := versions.NewPlatform(*goos, *goarch)
+				if err != nil {
+					return usagef("--os/--arch: %v", err)
+				}
+				opts := repo.AddOptions{Required: *required, SkipPatch: *skipPatch, Platform: platform}
 				if *meta != "" {
 					if !json.Valid([]byte(*meta)) {
 						return usagef("--meta is not valid JSON: %s", *meta)
@@ -263,7 +277,9 @@ func removeLatestCommand() command {
 		name: "remove-latest", args: "[flags]",
 		summary: "withdraw the newest release (archive and patch)",
 		help: `Removes the newest release's archive and patch from the targets
-metadata, re-signs targets, snapshot and timestamp, then deletes the files.`,
+metadata, re-signs targets, snapshot and timestamp, then deletes the files.
+In a repository of several platforms, the newest version is removed from
+every platform that has it.`,
 		setup: func(fs *pflag.FlagSet) func(*cli, []string) error {
 			sf := addSigningFlags(fs)
 			return func(c *cli, args []string) error {
