@@ -357,5 +357,6 @@ func (f *boundFetcher) DownloadFile(urlPath string, maxLength int64, _ time.Dura
 	if f.ctx == nil {
 		return nil, fmt.Errorf("fetch %s: metadata fetched outside Refresh or Target", redact(urlPath))
 	}
-	return f.t.fetchBytes(f.ctx, urlPath, maxLength)
+	data, err := f.t.fetchBytes(f.ctx, urlPath, maxLength)
+	return data, rootWalkEnd(urlPath, err)
 }
