@@ -1,9 +1,11 @@
 package launcher
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -98,6 +100,9 @@ const (
 // LoadConfig reads and checks a launcher.json file.
 func LoadConfig(path string) (Config, error) {
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Config{}, fmt.Errorf("no %s at %s: the launcher reads its configuration from the folder of its executable; put %s there (see docs/launcher-json.md)", ConfigFile, path, ConfigFile)
+	}
 	if err != nil {
 		return Config{}, fmt.Errorf("read launcher config: %w", err)
 	}
@@ -113,7 +118,7 @@ func LoadConfig(path string) (Config, error) {
 func ParseConfig(b []byte) (Config, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return Config{}, fmt.Errorf("invalid JSON: %w", err)
+		return Config{}, jsonError(b, err)
 	}
 	known := make(map[string]bool)
 	for _, k := range ConfigKeys() {
@@ -127,7 +132,7 @@ func ParseConfig(b []byte) (Config, error) {
 	var c Config
 	for _, k := range keys {
 		if !known[k] {
-			return Config{}, fmt.Errorf("unknown key %q", k)
+			return Config{}, fmt.Errorf("unknown key %q (the keys are listed in docs/launcher-json.md; check its spelling)", k)
 		}
 		// One key at a time, so a bad value is reported with its key.
 		one, _ := json.Marshal(map[string]json.RawMessage{k: raw[k]})
@@ -179,6 +184,9 @@ func (c *Config) fillAndCheck() error {
 		if !strings.HasSuffix(*u, "/") {
 			*u += "/"
 		}
+	}
+	if c.Entry.All == "" && c.Entry.PerOS == nil {
+		return fmt.Errorf(`key "entry" is missing: it names the app's executable inside a version folder, for example "entry": %q`, entryExample(runtime.GOOS, c.AppName))
 	}
 	if _, err := c.Entry.For(runtime.GOOS, runtime.GOARCH); err != nil {
 		return err
@@ -260,13 +268,58 @@ func (e Entry) For(goos, goarch string) (string, error) {
 		}
 	}
 	if p == "" {
-		return "", fmt.Errorf(`key "entry": no entry point for %s/%s (add a %q, %q or "default" key)`, goos, goarch, goos+"/"+goarch, goos)
+		if e.PerOS != nil {
+			return "", fmt.Errorf(`key "entry" has no path for %s/%s: add a %q, %q or "default" key, for example %q: %q`, goos, goarch, goos+"/"+goarch, goos, goos, entryExample(goos, "myapp"))
+		}
+		return "", fmt.Errorf(`key "entry" is empty: give the app's executable inside a version folder, for example %q`, entryExample(goos, "myapp"))
 	}
 	clean := filepath.ToSlash(filepath.Clean(filepath.FromSlash(p)))
 	if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || clean == ".." || strings.HasPrefix(clean, "../") || filepath.VolumeName(p) != "" {
 		return "", fmt.Errorf(`key "entry": %q must be a path inside the version folder`, p)
 	}
 	return clean, nil
+}
+
+// entryExample is what "entry" typically holds for app on goos.
+func entryExample(goos, app string) string {
+	switch goos {
+	case "windows":
+		return app + ".exe"
+	case "darwin":
+		return app + ".app/Contents/MacOS/" + app
+	}
+	return app
+}
+
+// jsonError turns a JSON decoding error into one a person can act on: the
+// line and column of a syntax error, or what the file should hold.
+func jsonError(b []byte, err error) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return errors.New(`the file is empty: it must be a JSON object with at least "app_name", "metadata_url", "targets_url" and "entry"`)
+	}
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		line, col := lineColumn(b, syntax.Offset)
+		if syntax.Offset >= int64(len(b)) {
+			return fmt.Errorf("line %d, column %d: invalid JSON: the file ends before the JSON object does (truncated, or a missing } or \")", line, col)
+		}
+		return fmt.Errorf("line %d, column %d: invalid JSON: %v (a missing comma, quote or brace, or a trailing comma, is the usual cause)", line, col, err)
+	}
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return fmt.Errorf("the file holds a JSON %s, not an object of keys such as {\"app_name\": \"myapp\", ...}", typeErr.Value)
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
+}
+
+// lineColumn converts a byte offset into a 1-based line and column (in
+// bytes) at the offset's last byte read, as an editor shows them.
+func lineColumn(b []byte, offset int64) (line, col int) {
+	offset = min(max(offset, 1), int64(len(b)))
+	before := b[:offset-1]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	col = 1 + len(before) - (bytes.LastIndexByte(before, '\n') + 1)
+	return line, col
 }
 
 // UnmarshalJSON accepts a string or an object of platform -> path.

@@ -62,9 +62,9 @@ func Open(opts Options) (*Launcher, error) {
 		}
 		cfg.Channel = string(ch)
 	}
-	root, err := os.ReadFile(filepath.Join(opts.ConfigDir, RootFile))
+	root, err := readRoot(filepath.Join(opts.ConfigDir, RootFile))
 	if err != nil {
-		return nil, fmt.Errorf("read trusted root: %w", err)
+		return nil, err
 	}
 	dataDir, err := ResolveDataDir(cfg.DataDir, opts.ConfigDir, runtime.GOOS, os.Getenv)
 	if err != nil {
@@ -122,6 +122,8 @@ type App struct {
 func (l *Launcher) Prepare(ctx context.Context) (App, error) {
 	installed := l.hasInstalled()
 	switch {
+	case l.cfg.Update == UpdateNever && !installed:
+		return App{}, errors.New(`nothing is installed yet and updates are off (--no-update, or "update": "never" in ` + ConfigFile + `): start the launcher once without --no-update, with "update" set to "on-start" or "background", to install the app`)
 	case l.cfg.Update == UpdateNever:
 	case l.cfg.Update == UpdateBackground && installed:
 		if err := l.startBackgroundUpdate(); err != nil {
@@ -238,7 +240,10 @@ func (l *Launcher) check(ctx context.Context, state *layout.State) (*Plan, *fetc
 	checkCtx, cancel := context.WithTimeout(ctx, time.Duration(l.cfg.CheckTimeout))
 	defer cancel()
 	if err := client.Refresh(checkCtx); err != nil {
-		return nil, nil, fmt.Errorf("check for updates at %s: %w", l.cfg.MetadataURL, err)
+		return nil, nil, l.explainRefresh(ctx, checkCtx, err)
+	}
+	if err := checkAppListed(l.cfg.AppName, l.cfg.MetadataURL, client.Targets()); err != nil {
+		return nil, client, err
 	}
 	in := planInput{
 		app:           l.cfg.AppName,

@@ -19,7 +19,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tufup-go/tufup/fetch"
+	"github.com/tufup-go/tufup/internal/flagusage"
 	"github.com/tufup-go/tufup/launcher"
+	"github.com/tufup-go/tufup/versions"
 )
 
 // version is set at build time: go build -ldflags "-X main.version=1.2.3".
@@ -54,7 +56,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.json, "json", false, "with --status, --paths or --check: print JSON; with --update-only: progress and result as JSON lines")
 	fs.BoolVar(&o.paths, "paths", false, "print where the launcher's files, versions and state live, then exit")
 	fs.BoolVar(&o.rollback, "rollback", false, "switch back to the previous installed version, hold the current one back, and start the app")
-	fs.StringVar(&o.channel, "channel", "", "install pre-releases up to this level: stable, rc, beta or alpha (overrides launcher.json)")
+	fs.StringVar(&o.channel, "channel", "", "install pre-releases up to level `NAME`: stable, rc, beta or alpha (overrides launcher.json)")
 	fs.BoolVar(&o.noUpdate, "no-update", false, "start the installed version without checking for updates")
 	fs.BoolVar(&o.updateOnly, "update-only", false, "check for updates and install them, without starting the app")
 	fs.BoolVar(&o.check, "check", false, "tell whether an update is available (version, bytes to download, release notes), installing nothing")
@@ -78,6 +80,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case o.version:
 		fmt.Fprintf(stdout, "launcher %s\n", version)
 		return 0
+	}
+	if o.channel != "" {
+		if _, err := versions.ParseChannel(o.channel); err != nil {
+			fmt.Fprintf(stderr, "launcher: --channel: %v\nRun 'launcher --help' for usage.\n", err)
+			return exitUsage
+		}
 	}
 
 	exe, err := launcher.Executable()
@@ -198,10 +206,16 @@ Configuration: launcher.json and root.json, next to the launcher's executable.
   probation_failures, probation_window, self_update, console (optional).
   See docs/launcher-json.md for every key.
 
+Log: .tufup/launcher.log in the install dir (next to the launcher, or where
+  data_dir says); "launcher --paths" prints its exact path. --verbose also
+  prints it on stderr.
+
 Exit codes: the app's own exit code once it runs; 1 when the launcher fails
-(nothing installed and no network, rollback without a previous version);
-2 for bad flags or a bad launcher.json.
-`, fs.FlagUsages())
+at run time (nothing installed and the first install failed, --update-only
+failed, rollback without a previous version, the app cannot be started);
+2 for a configuration mistake (bad flags, a missing or bad launcher.json or
+root.json). See docs/launcher-cli.md.
+`, flagusage.Format(fs))
 }
 
 func printPaths(w io.Writer, l *launcher.Launcher, exe string, asJSON bool) int {

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/tufup-go/tufup/internal/flagusage"
 )
 
 const (
@@ -130,7 +132,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	action := cmd.setup(fs)
 	usage := func() string {
 		s := fmt.Sprintf("Usage: tufup-repo [-C DIR] %s %s\n\n%s\n", cmd.name, cmd.args, strings.TrimSpace(cmd.help))
-		if f := fs.FlagUsages(); f != "" {
+		if f := flagusage.Format(fs); f != "" {
 			s += "\nFlags:\n" + f
 		}
 		return s
