@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -71,11 +72,18 @@ func DefaultConfig(appName string) Config {
 	return c
 }
 
+// ErrNoRepository means a folder holds no repository: no ConfigFile.
+var ErrNoRepository = errors.New("no repository here")
+
 // ReadConfig reads and validates a .tufup-repo-config file. Missing keys
 // take tufup's defaults; unknown keys and bad values are errors naming the
 // key and the file.
 func ReadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		dir, _ := filepath.Abs(filepath.Dir(path))
+		return Config{}, fmt.Errorf("%w: %s has no %s", ErrNoRepository, dir, ConfigFile)
+	}
 	if err != nil {
 		return Config{}, fmt.Errorf("read repository config: %w", err)
 	}

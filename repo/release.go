@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -210,11 +211,29 @@ type AddOptions struct {
 	// others are named <app>-<os>[-<arch>]-<version>.tar.gz, and their
 	// patches are made against the previous release of the same platform.
 	Platform versions.Platform
+	// Entry, when set, is the entry point the bundle must hold instead of
+	// the repository's setting (SettingsFile).
+	Entry Entry
+	// Progress, when set, is told as each step of Add starts and ends.
+	Progress func(AddStep)
+}
+
+// AddStep is one step of Add (archive, patch, sign) as it starts (Done
+// false) and as it ends (Done true, with the size of what it wrote).
+type AddStep struct {
+	Name   string // "archive", "patch" or "sign"
+	Detail string // what the step works on
+	Done   bool
+	Size   int64         // bytes written, when Done (archive, patch)
+	Took   time.Duration // when Done
 }
 
 // ParseVersion parses a release version and checks that it makes a target
 // file name that tufup parses back to the same app and version.
 func ParseVersion(app, s string) (versions.Version, error) {
+	if rest, ok := strings.CutPrefix(strings.ToLower(s), "v"); ok && rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+		return versions.Version{}, fmt.Errorf("version %q: leave out the leading \"v\" and publish %s: PEP 440, which Python tufup follows, reads %s as %s, so the release would go by two names", s, s[1:], s, s[1:])
+	}
 	v, err := versions.Parse(s)
 	if err != nil {
 		return versions.Version{}, err
@@ -274,6 +293,13 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 	} else if !fi.IsDir() {
 		return fmt.Errorf("bundle %s is not a directory", bundleDir)
 	}
+	entry := opts.Entry
+	if entry == nil {
+		entry = r.settings.Entry
+	}
+	if err := checkBundle(bundleDir, opts.Platform, entry); err != nil {
+		return err
+	}
 	c, err := r.begin()
 	if err != nil {
 		return err
@@ -294,9 +320,11 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 
 	archiveName := versions.ArchiveName(app, v)
 	archive := filepath.Join(c.stageDir, archiveName)
+	step := opts.step("archive", bundleDir+" -> "+archiveName)
 	if _, err := patch.WriteArchive(ctx, bundleDir, archive); err != nil {
 		return fmt.Errorf("archive %s: %w", bundleDir, err)
 	}
+	step.done(archive)
 	tufup := map[string]any{"required": opts.Required}
 	if opts.Rollout != nil && *opts.Rollout < 100 {
 		tufup[RolloutKey] = *opts.Rollout
@@ -307,16 +335,51 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 	if prev != nil && !opts.SkipPatch {
 		patchName := versions.PatchName(app, v)
 		patchPath := filepath.Join(c.stageDir, patchName)
+		step := opts.step("patch", prev.Archive+" -> "+archiveName)
 		info, err := makePatch(ctx, filepath.Join(r.TargetsDir(), prev.Archive), archive, patchPath, c.stageDir)
 		if err != nil {
 			return fmt.Errorf("patch %s -> %s: %w", prev.Archive, archiveName, err)
 		}
+		step.done(patchPath)
 		tufup := map[string]any{"tar_hash": info.SHA256, "tar_hash_algorithm": "sha256", "tar_size": info.Size}
 		if err := r.stageTarget(c, patchPath, patchName, tufup, nil); err != nil {
 			return err
 		}
 	}
-	return r.commit(c)
+	step = opts.step("sign", "targets, snapshot, timestamp")
+	if err := r.commit(c); err != nil {
+		return err
+	}
+	step.done("")
+	return nil
+}
+
+// runningStep reports the end of a step to AddOptions.Progress.
+type runningStep struct {
+	progress func(AddStep)
+	s        AddStep
+	began    time.Time
+}
+
+// step reports a step's start to o.Progress.
+func (o AddOptions) step(name, detail string) runningStep {
+	rs := runningStep{progress: o.Progress, s: AddStep{Name: name, Detail: detail}, began: time.Now()}
+	if rs.progress != nil {
+		rs.progress(rs.s)
+	}
+	return rs
+}
+
+// done reports the step's end, with the size of the file it wrote.
+func (rs runningStep) done(wrote string) {
+	if rs.progress == nil {
+		return
+	}
+	rs.s.Done, rs.s.Took = true, time.Since(rs.began)
+	if fi, err := os.Stat(wrote); wrote != "" && err == nil {
+		rs.s.Size = fi.Size()
+	}
+	rs.progress(rs.s)
 }
 
 // maxTarSize bounds what an archive of the repository may decompress to.

@@ -40,11 +40,12 @@ type Options struct {
 // Repo is a tufup repository on the build machine: the directory holding
 // .tufup-repo-config, with its keys directory and repository directory.
 type Repo struct {
-	dir  string
-	cfg  Config
-	opts Options
-	cur  *roleSet // nil while the repository has no metadata yet
-	keys *keyring
+	dir      string
+	cfg      Config
+	settings Settings
+	opts     Options
+	cur      *roleSet // nil while the repository has no metadata yet
+	keys     *keyring
 }
 
 // Open reads the repository whose .tufup-repo-config is in dir.
@@ -54,6 +55,9 @@ func Open(dir string, opts Options) (*Repo, error) {
 		return nil, err
 	}
 	r := newRepo(dir, cfg, opts)
+	if r.settings, err = ReadSettings(dir); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(filepath.Join(r.MetadataDir(), roleFileName(RoleRoot))); errors.Is(err, os.ErrNotExist) {
 		return r, nil // initialised with an offline root not published yet
 	}

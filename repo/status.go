@@ -93,14 +93,14 @@ func (s Status) Write(w io.Writer) error {
 			}
 			patch, ratio := "-", "-"
 			if rel.Patch != "" {
-				patch = formatSize(rel.PatchSize)
+				patch = FormatSize(rel.PatchSize)
 				if rel.ArchiveSize > 0 {
 					ratio = fmt.Sprintf("%.1f%%", 100*float64(rel.PatchSize)/float64(rel.ArchiveSize))
 				}
 			}
 			archive := "-"
 			if rel.Archive != "" {
-				archive = formatSize(rel.ArchiveSize)
+				archive = FormatSize(rel.ArchiveSize)
 			}
 			required := "no"
 			if rel.Required {
@@ -118,7 +118,8 @@ func (s Status) Write(w io.Writer) error {
 	return tw.Flush()
 }
 
-func formatSize(n int64) string {
+// FormatSize shows a byte count in B, KiB, MiB or GiB.
+func FormatSize(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))

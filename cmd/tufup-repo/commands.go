@@ -133,6 +133,7 @@ FILE for "sign-file" and "publish".`,
 			thresholds := fs.StringArray("threshold", nil, "signatures ROLE needs, as `ROLE=N` (repeatable; default 1)")
 			encrypt := fs.StringArray("encrypt", nil, "encrypt the private key `NAME` with a password (repeatable)")
 			unsigned := fs.String("unsigned-out", "", "write root v1 to `FILE` for offline signing instead of publishing")
+			entry := fs.String("entry", "", "the app's executable inside a bundle (`PATH`), kept in "+repo.SettingsFile+" so that add refuses a bundle without it")
 			return func(c *cli, args []string) error {
 				if err := wantArgs(args, 0, "no arguments"); err != nil {
 					return err
@@ -179,6 +180,12 @@ FILE for "sign-file" and "publish".`,
 				if _, err := repo.Init(c.dir, cfg, opts); err != nil {
 					return err
 				}
+				if *entry != "" {
+					if err := repo.WriteSettings(c.dir, repo.Settings{Entry: repo.Entry{"default": *entry}}); err != nil {
+						return err
+					}
+					fmt.Fprintf(c.stdout, "wrote %s: add checks that each bundle holds %s\n", repo.SettingsFile, *entry)
+				}
 				fmt.Fprintf(c.stdout, "initialized repository for %s in %s\n", *app, c.dir)
 				return nil
 			}
@@ -210,6 +217,8 @@ build, else their OS's, else the one published without --os.`,
 			rollout := fs.String("rollout", "", "offer the release to `PERCENT` of installs (0-100; default: all)")
 			goos := fs.String("os", "", "publish for this `GOOS` only (windows, darwin, linux, ...); default: every platform")
 			goarch := fs.String("arch", "", "with --os: publish for this `GOARCH` only (amd64, arm64, ...)")
+			entry := fs.String("entry", "", "the app's executable inside BUNDLE_DIR (`PATH`), which must be there (and executable on Unix); default: the entry in "+repo.SettingsFile)
+			verbose := fs.BoolP("verbose", "v", false, "print each step (archive, patch, signing) with its size and time, also when stderr is not a terminal")
 			sf := addSigningFlags(fs)
 			return func(c *cli, args []string) error {
 				if err := wantArgs(args, 2, "VERSION BUNDLE_DIR"); err != nil {
@@ -237,9 +246,22 @@ build, else their OS's, else the one published without --os.`,
 				if err != nil {
 					return err
 				}
+				if *entry != "" {
+					opts.Entry = repo.Entry{"default": *entry}
+				}
+				progress := newAddProgress(c.stderr, isTerminal(c.stderr), *verbose)
+				opts.Progress = progress.step
 				ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				return r.Add(ctx, args[0], c.path(args[1]), opts)
+				err = r.Add(ctx, args[0], c.path(args[1]), opts)
+				progress.end()
+				if err != nil {
+					return err
+				}
+				if *sf.unsignedOut == "" {
+					fmt.Fprintln(c.stdout, progress.summary(platform.AppName(r.Config().AppName), args[0], *skipPatch))
+				}
+				return nil
 			}
 		},
 	}

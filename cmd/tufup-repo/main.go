@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tufup-go/tufup/internal/flagusage"
+	"github.com/tufup-go/tufup/repo"
 )
 
 const (
@@ -153,6 +154,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		fmt.Fprintf(stderr, "tufup-repo %s: %v\n", cmd.name, err)
+		if errors.Is(err, repo.ErrNoRepository) {
+			fmt.Fprintf(stderr, "Create one here with \"tufup-repo init --app-name NAME\", or run in the repository's folder with \"tufup-repo -C DIR %s ...\".\n", cmd.name)
+		}
 		return exitError
 	}
 	return exitOK
