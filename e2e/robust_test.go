@@ -31,10 +31,7 @@ var crashSteps = []string{"download", "patch", "verify", "extract", "rename", "p
 // published for it).
 func assertIntact(t *testing.T, in *install, bundles map[string]string) {
 	t.Helper()
-	cur := in.current()
-	if _, ok := bundles[cur]; !ok {
-		t.Fatalf("current names %q, not a published version", cur)
-	}
+	assertCurrentComplete(t, in, bundles)
 	for _, v := range in.installed() {
 		b, ok := bundles[v]
 		if !ok {
@@ -48,6 +45,24 @@ func assertIntact(t *testing.T, in *install, bundles map[string]string) {
 			t.Errorf(".tufup/%s not cleaned up: %v", leftover, entries)
 		}
 	}
+}
+
+// assertCurrentComplete checks design invariant 1, which must hold at every
+// moment, a crash included: current names a folder that exists under
+// versions/ and holds the whole release (issue 21: a pointer flipped before
+// its folder was in place went unseen, since the next start repairs it).
+func assertCurrentComplete(t *testing.T, in *install, bundles map[string]string) {
+	t.Helper()
+	cur := in.current()
+	bundle, ok := bundles[cur]
+	if !ok {
+		t.Fatalf("current names %q, not a published version", cur)
+	}
+	dir := filepath.Join(in.dir, "versions", cur)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Fatalf("current names %s, but versions/%s is not a folder (%v): invariant 1 broken", cur, cur, err)
+	}
+	assertSameTree(t, bundle, dir)
 }
 
 // updateAvailable is where most never-brick tests start: 1.0.0 installed
@@ -83,10 +98,7 @@ func TestCrashAtEveryStepOfAnUpdate(t *testing.T) {
 
 			killedRun(t, in, step)
 			// Killed mid-update, the install still names a complete version.
-			cur := in.current()
-			if cur != "1.0.0" && cur != "1.1.0" {
-				t.Fatalf("after the crash current = %q", cur)
-			}
+			assertCurrentComplete(t, in, bundles)
 			for _, v := range in.installed() {
 				assertSameTree(t, bundles[v], filepath.Join(in.dir, "versions", v))
 			}
@@ -108,6 +120,9 @@ func TestCrashAtEveryStepOfAFreshInstall(t *testing.T) {
 			bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
 			in := e.newInstall(nil)
 			killedRun(t, in, step)
+			if _, err := os.Lstat(filepath.Join(in.dir, "current")); err == nil {
+				assertCurrentComplete(t, in, bundles)
+			}
 			for _, v := range in.installed() {
 				assertSameTree(t, bundles[v], filepath.Join(in.dir, "versions", v))
 			}
@@ -163,6 +178,7 @@ func TestKillAtRandomTimes(t *testing.T) {
 		if cur := in.current(); cur != "1.0.0" && cur != "1.2.0" {
 			t.Fatalf("run %d (kill after %s): current = %q", i, delay, cur)
 		}
+		assertCurrentComplete(t, in, bundles)
 		for _, v := range in.installed() {
 			assertSameTree(t, bundles[v], filepath.Join(in.dir, "versions", v))
 		}

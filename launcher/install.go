@@ -84,7 +84,7 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 		return err
 	}
 	crashPoint("extract")
-	if err := patch.ExtractFile(ctx, out, staging); err != nil {
+	if err := patch.ExtractFileFS(ctx, l.fs, out, staging); err != nil {
 		os.RemoveAll(staging)
 		return fmt.Errorf("extract %s: %w", to, err)
 	}

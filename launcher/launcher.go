@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tufup-go/tufup/fetch"
+	"github.com/tufup-go/tufup/internal/fsutil"
 	"github.com/tufup-go/tufup/layout"
 	"github.com/tufup-go/tufup/versions"
 )
@@ -42,6 +43,7 @@ type Launcher struct {
 	cfg     Config
 	opts    Options
 	dir     layout.Dir
+	fs      fsutil.FS // the update's flushes and renames: the disk, or a test's recorder
 	root    []byte
 	log     *slog.Logger
 	logFile io.Closer
@@ -70,7 +72,7 @@ func Open(opts Options) (*Launcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Launcher{cfg: cfg, opts: opts, dir: layout.New(dataDir), root: root, events: newEvents(opts)}
+	l := &Launcher{cfg: cfg, opts: opts, dir: layout.New(dataDir), fs: fsutil.OS{}, root: root, events: newEvents(opts)}
 	l.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	return l, nil
 }

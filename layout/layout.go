@@ -25,10 +25,25 @@ import (
 // by a rename into trash before they are deleted.
 type Dir struct {
 	root string
+	fs   fsutil.FS // nil: the real disk
 }
 
 // New returns the install directory rooted at root. It does not touch disk.
 func New(root string) Dir { return Dir{root: root} }
+
+// WithFS returns d writing through fsys: tests pass a recorder to check
+// that every rename into place follows the flush of what it renames.
+func (d Dir) WithFS(fsys fsutil.FS) Dir {
+	d.fs = fsys
+	return d
+}
+
+func (d Dir) fsys() fsutil.FS {
+	if d.fs == nil {
+		return fsutil.OS{}
+	}
+	return d.fs
+}
 
 // Root is the directory holding current, versions/ and .tufup/.
 func (d Dir) Root() string { return d.root }
@@ -106,7 +121,7 @@ func (d Dir) SetCurrent(v string) error {
 	if fi, err := os.Stat(d.Version(v)); err != nil || !fi.IsDir() {
 		return fmt.Errorf("cannot point current at %q: not installed", v)
 	}
-	write := func() error { return fsutil.WriteFile(d.pointer(), []byte(v+"\n"), 0o644) }
+	write := func() error { return fsutil.WriteFileFS(d.fsys(), d.pointer(), []byte(v+"\n"), 0o644) }
 	if err := retryBusy(write); err != nil {
 		return fmt.Errorf("write current pointer: %w", err)
 	}
@@ -178,7 +193,7 @@ func (d Dir) Add(staging, v string) error {
 	if _, err := os.Lstat(d.Version(v)); err == nil {
 		return fmt.Errorf("version %s is already installed", v)
 	}
-	return fsutil.Rename(staging, d.Version(v))
+	return fsutil.RenameFS(d.fsys(), staging, d.Version(v))
 }
 
 // ErrInUse means a version cannot be removed because an app runs from it.

@@ -81,7 +81,7 @@ func (d Dir) SaveState(s State) error {
 	if err := os.MkdirAll(d.State(), 0o755); err != nil {
 		return fmt.Errorf("create state folder: %w", err)
 	}
-	write := func() error { return fsutil.WriteFile(d.stateFile(), append(b, '\n'), 0o644) }
+	write := func() error { return fsutil.WriteFileFS(d.fsys(), d.stateFile(), append(b, '\n'), 0o644) }
 	if err := retryBusy(write); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}

@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/tufup-go/tufup/internal/fsutil"
 )
 
 // ErrUnsafeArchive is wrapped by Extract's errors for members it refuses to
@@ -33,6 +35,12 @@ func unsafef(format string, args ...any) error {
 // Extract, allowing exactly the file's size (the caller has verified the
 // file, e.g. against a patch's tar_size and tar_hash).
 func ExtractFile(ctx context.Context, tarPath, dir string) error {
+	return ExtractFileFS(ctx, fsutil.OS{}, tarPath, dir)
+}
+
+// ExtractFileFS is ExtractFile flushing through fsys, so a test can check
+// that the caller renames dir into place only after the flush.
+func ExtractFileFS(ctx context.Context, fsys fsutil.FS, tarPath, dir string) error {
 	f, err := os.Open(tarPath)
 	if err != nil {
 		return fmt.Errorf("extract: %w", err)
@@ -42,7 +50,7 @@ func ExtractFile(ctx context.Context, tarPath, dir string) error {
 	if err != nil {
 		return fmt.Errorf("extract: %w", err)
 	}
-	if err := Extract(ctx, bufio.NewReaderSize(f, 64<<10), dir, fi.Size()); err != nil {
+	if err := extract(ctx, fsys, bufio.NewReaderSize(f, 64<<10), dir, fi.Size(), defaultFlush); err != nil {
 		return fmt.Errorf("%s: %w", tarPath, err)
 	}
 	return nil
@@ -85,17 +93,17 @@ func ExtractFile(ctx context.Context, tarPath, dir string) error {
 // fsynced in parallel while extraction goes on, then the folders (on macOS
 // with plain fsync and one F_FULLFSYNC at the end).
 func Extract(ctx context.Context, r io.Reader, dir string, maxSize int64) (err error) {
-	return extract(ctx, r, dir, maxSize, defaultFlush)
+	return extract(ctx, fsutil.OS{}, r, dir, maxSize, defaultFlush)
 }
 
-func extract(ctx context.Context, r io.Reader, dir string, maxSize int64, mode flushMode) (err error) {
+func extract(ctx context.Context, fsys fsutil.FS, r io.Reader, dir string, maxSize int64, mode flushMode) (err error) {
 	if maxSize < 0 {
 		return fmt.Errorf("extract into %s: negative size limit %d", dir, maxSize)
 	}
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return fmt.Errorf("extract: %w", err)
 	}
-	fl, err := newFlusher(mode, dir)
+	fl, err := newFlusher(mode, fsys, dir)
 	if err != nil {
 		os.Remove(dir)
 		return fmt.Errorf("extract into %s: %w", dir, err)

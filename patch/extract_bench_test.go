@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/tufup-go/tufup/internal/fsutil"
 )
 
 // genTree fills root with about totalBytes in files files, spread over
@@ -140,7 +142,7 @@ func BenchmarkExtractFlush(b *testing.B) {
 			for b.Loop() {
 				dir := filepath.Join(parent, fmt.Sprint(i))
 				i++
-				if err := extract(context.Background(), bytes.NewReader(tarBytes), dir, int64(len(tarBytes)), m); err != nil {
+				if err := extract(context.Background(), fsutil.OS{}, bytes.NewReader(tarBytes), dir, int64(len(tarBytes)), m); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()

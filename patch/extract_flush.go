@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"sync"
+
+	"github.com/tufup-go/tufup/internal/fsutil"
 )
 
 // flushMode is how Extract makes its output durable. Extract uses
@@ -44,15 +46,15 @@ type flusher interface {
 }
 
 // newFlusher is called right after root is created, before anything is
-// written into it.
-func newFlusher(m flushMode, root string) (flusher, error) {
+// written into it. Every flush goes through fsys, so tests can see it.
+func newFlusher(m flushMode, fsys fsutil.FS, root string) (flusher, error) {
 	switch m {
 	case flushSerial:
-		return serialFlusher{}, nil
+		return serialFlusher{fsys}, nil
 	case flushParallel:
-		return newParallelFlusher(), nil
+		return newParallelFlusher(fsys), nil
 	case flushSyncfs:
-		return newSyncfsFlusher(root)
+		return newSyncfsFlusher(fsys, root)
 	}
 	return noFlusher{}, nil
 }
@@ -63,10 +65,10 @@ func (noFlusher) file(f *os.File) error                     { return f.Close() }
 func (noFlusher) finish(string, map[string]entryKind) error { return nil }
 func (noFlusher) abort()                                    {}
 
-type serialFlusher struct{}
+type serialFlusher struct{ fsys fsutil.FS }
 
-func (serialFlusher) file(f *os.File) error {
-	err := syncFile(f)
+func (s serialFlusher) file(f *os.File) error {
+	err := syncFile(s.fsys, f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -76,13 +78,13 @@ func (serialFlusher) file(f *os.File) error {
 	return nil
 }
 
-func (serialFlusher) finish(root string, kinds map[string]entryKind) error {
+func (s serialFlusher) finish(root string, kinds map[string]entryKind) error {
 	for _, d := range dirsOf(root, kinds) {
-		if err := syncPath(d); err != nil {
+		if err := syncPath(s.fsys, d); err != nil {
 			return err
 		}
 	}
-	return barrier(root)
+	return barrier(s.fsys, root)
 }
 
 func (serialFlusher) abort() {}
@@ -94,6 +96,7 @@ const flushWorkers = 16
 // parallelFlusher fsyncs files on worker goroutines while extraction
 // continues. The channel bounds how many finished files stay open.
 type parallelFlusher struct {
+	fsys    fsutil.FS
 	files   chan *os.File
 	wg      sync.WaitGroup
 	mu      sync.Mutex
@@ -101,14 +104,14 @@ type parallelFlusher struct {
 	stopped bool
 }
 
-func newParallelFlusher() *parallelFlusher {
-	pf := &parallelFlusher{files: make(chan *os.File, flushWorkers)}
+func newParallelFlusher(fsys fsutil.FS) *parallelFlusher {
+	pf := &parallelFlusher{fsys: fsys, files: make(chan *os.File, flushWorkers)}
 	pf.wg.Add(flushWorkers)
 	for range flushWorkers {
 		go func() {
 			defer pf.wg.Done()
 			for f := range pf.files {
-				err := syncFile(f)
+				err := syncFile(pf.fsys, f)
 				if cerr := f.Close(); err == nil {
 					err = cerr
 				}
@@ -166,7 +169,7 @@ func (pf *parallelFlusher) finish(root string, kinds map[string]entryKind) error
 		go func() {
 			defer wg.Done()
 			for d := range dirs {
-				if err := syncPath(d); err != nil {
+				if err := syncPath(pf.fsys, d); err != nil {
 					pf.fail(err)
 				}
 			}
@@ -180,12 +183,12 @@ func (pf *parallelFlusher) finish(root string, kinds map[string]entryKind) error
 	if err := pf.firstErr(); err != nil {
 		return err
 	}
-	return barrier(root)
+	return barrier(pf.fsys, root)
 }
 
 // flushPaths fsyncs every file and folder of an extracted tree in parallel.
-func flushPaths(root string, kinds map[string]entryKind) error {
-	pf := newParallelFlusher()
+func flushPaths(fsys fsutil.FS, root string, kinds map[string]entryKind) error {
+	pf := newParallelFlusher(fsys)
 	x := extractor{root: root}
 	for p, k := range kinds {
 		if k != kindFile {

@@ -5,6 +5,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/tufup-go/tufup/internal/fsutil"
 )
 
 // On macOS, fsync(2) hands data to the drive but does not flush the drive's
@@ -13,9 +15,9 @@ import (
 // F_FULLFSYNC as a barrier.
 const defaultFlush = flushParallel
 
-func syncFile(f *os.File) error { return unix.Fsync(int(f.Fd())) }
+func syncFile(_ fsutil.FS, f *os.File) error { return unix.Fsync(int(f.Fd())) }
 
-func syncPath(dir string) error {
+func syncPath(_ fsutil.FS, dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("flush: %w", err)
@@ -27,17 +29,19 @@ func syncPath(dir string) error {
 	return nil
 }
 
-func barrier(root string) error {
+// barrier is the one flush that goes through fsys: os.File.Sync is
+// F_FULLFSYNC on macOS.
+func barrier(fsys fsutil.FS, root string) error {
 	d, err := os.Open(root)
 	if err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
 	defer d.Close()
-	if _, err := unix.FcntlInt(d.Fd(), unix.F_FULLFSYNC, 0); err != nil {
+	if err := fsys.Sync(d); err != nil {
 		return fmt.Errorf("flush drive cache under %s: %w", root, err)
 	}
 	return nil
 }
 
 // syncfs is Linux only; the mode falls back to serial for benchmarks.
-func newSyncfsFlusher(string) (flusher, error) { return serialFlusher{}, nil }
+func newSyncfsFlusher(fsys fsutil.FS, _ string) (flusher, error) { return serialFlusher{fsys}, nil }

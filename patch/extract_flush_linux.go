@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"golang.org/x/sys/unix"
+	"github.com/tufup-go/tufup/internal/fsutil"
 )
 
 // See flushMode for the measurements behind this choice.
@@ -15,14 +15,17 @@ const defaultFlush = flushSyncfs
 // writeback errors (Linux 5.8+) only if they happened while the descriptor
 // it is called on was open, and background writeback of our files can fail
 // long before the end.
-type syncfsFlusher struct{ root *os.File }
+type syncfsFlusher struct {
+	fsys fsutil.FS
+	root *os.File
+}
 
-func newSyncfsFlusher(root string) (flusher, error) {
+func newSyncfsFlusher(fsys fsutil.FS, root string) (flusher, error) {
 	d, err := os.Open(root)
 	if err != nil {
 		return nil, fmt.Errorf("flush: %w", err)
 	}
-	return syncfsFlusher{root: d}, nil
+	return syncfsFlusher{fsys: fsys, root: d}, nil
 }
 
 func (syncfsFlusher) file(f *os.File) error { return f.Close() }
@@ -31,10 +34,10 @@ func (s syncfsFlusher) abort() { s.root.Close() }
 
 func (s syncfsFlusher) finish(root string, kinds map[string]entryKind) error {
 	defer s.root.Close()
-	err := unix.Syncfs(int(s.root.Fd()))
-	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
+	err := s.fsys.SyncFS(s.root)
+	if errors.Is(err, errors.ErrUnsupported) {
 		// Some sandboxes refuse syncfs: fsync every file instead.
-		return flushPaths(root, kinds)
+		return flushPaths(s.fsys, root, kinds)
 	}
 	if err != nil {
 		return fmt.Errorf("flush filesystem of %s: %w", root, err)
@@ -42,18 +45,18 @@ func (s syncfsFlusher) finish(root string, kinds map[string]entryKind) error {
 	return nil
 }
 
-func syncFile(f *os.File) error { return f.Sync() }
+func syncFile(fsys fsutil.FS, f *os.File) error { return fsys.Sync(f) }
 
-func syncPath(dir string) error {
+func syncPath(fsys fsutil.FS, dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
 	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := fsys.Sync(d); err != nil {
 		return fmt.Errorf("flush %s: %w", dir, err)
 	}
 	return nil
 }
 
-func barrier(string) error { return nil }
+func barrier(fsutil.FS, string) error { return nil }

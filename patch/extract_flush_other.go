@@ -13,11 +13,11 @@ import (
 // where NTFS journals its metadata.
 const defaultFlush = flushParallel
 
-func syncFile(f *os.File) error { return f.Sync() }
+func syncFile(fsys fsutil.FS, f *os.File) error { return fsys.Sync(f) }
 
-func syncPath(dir string) error { return fsutil.SyncDir(dir) }
+func syncPath(fsys fsutil.FS, dir string) error { return fsutil.SyncDirFS(fsys, dir) }
 
-func barrier(string) error { return nil }
+func barrier(fsutil.FS, string) error { return nil }
 
 // syncfs is Linux only; the mode falls back to serial for benchmarks.
-func newSyncfsFlusher(string) (flusher, error) { return serialFlusher{}, nil }
+func newSyncfsFlusher(fsys fsutil.FS, _ string) (flusher, error) { return serialFlusher{fsys}, nil }

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tufup-go/tufup/internal/fsutil"
 )
 
 // FuzzExtract feeds arbitrary bytes to Extract as a tar. It must never
@@ -31,7 +33,7 @@ func FuzzExtract(f *testing.F) {
 		os.Mkdir(parent, 0o755)
 		os.Mkdir(outside, 0o755)
 		dir := filepath.Join(parent, "x")
-		err := extract(context.Background(), bytes.NewReader(data), dir, int64(len(data)), flushNone)
+		err := extract(context.Background(), fsutil.OS{}, bytes.NewReader(data), dir, int64(len(data)), flushNone)
 		if entries, _ := os.ReadDir(outside); len(entries) != 0 {
 			t.Fatalf("wrote outside: %v", entries)
 		}

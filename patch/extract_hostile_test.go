@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/tufup-go/tufup/internal/fsutil"
 )
 
 type hostile struct {
@@ -48,7 +50,7 @@ func (h hostile) check(t *testing.T) {
 	if maxSize == 0 {
 		maxSize = int64(len(h.tar))
 	}
-	err := extract(context.Background(), bytes.NewReader(h.tar), dir, maxSize, flushNone)
+	err := extract(context.Background(), fsutil.OS{}, bytes.NewReader(h.tar), dir, maxSize, flushNone)
 	h.checkErr(t, err)
 	assertGone(t, parent, dir)
 	after := snapshot(t, base)
@@ -376,7 +378,7 @@ func TestGunzipRefusesBomb(t *testing.T) {
 	defer f.Close()
 	zr, _ := gzip.NewReader(f)
 	hostile{wantErr: ErrTooLarge, member: "./ok", reason: "more than 1048576 bytes"}.checkErr(t,
-		extract(context.Background(), zr, filepath.Join(out, "x"), 1<<20, flushNone))
+		extract(context.Background(), fsutil.OS{}, zr, filepath.Join(out, "x"), 1<<20, flushNone))
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Fatalf("Extract left %v behind", entries)
 	}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/tufup-go/tufup/internal/fsutil"
 )
 
 // entry is what a test compares about one path in a tree.
@@ -419,14 +421,14 @@ func TestExtractFlushModes(t *testing.T) {
 	for _, m := range []flushMode{flushNone, flushSerial, flushParallel, flushSyncfs, defaultFlush} {
 		t.Run(m.String(), func(t *testing.T) {
 			dst := filepath.Join(t.TempDir(), "x")
-			if err := extract(context.Background(), bytes.NewReader(good), dst, int64(len(good)), m); err != nil {
+			if err := extract(context.Background(), fsutil.OS{}, bytes.NewReader(good), dst, int64(len(good)), m); err != nil {
 				t.Fatal(err)
 			}
 			diffSnapshots(t, snapshot(t, dst), want)
 
 			before, fdsBefore := runtime.NumGoroutine(), openFDs()
 			parent := t.TempDir()
-			err := extract(context.Background(), bytes.NewReader(bad), filepath.Join(parent, "x"), int64(len(bad)), m)
+			err := extract(context.Background(), fsutil.OS{}, bytes.NewReader(bad), filepath.Join(parent, "x"), int64(len(bad)), m)
 			if !errors.Is(err, ErrUnsafeArchive) {
 				t.Fatalf("err = %v, want ErrUnsafeArchive", err)
 			}
