@@ -81,6 +81,13 @@ type Config struct {
 	// Console keeps the console on Windows: the app inherits the launcher's
 	// console (for console apps).
 	Console bool `json:"console,omitempty"`
+	// UI is how the launcher shows its work: "auto" (a window when it has
+	// no terminal, a progress bar on the terminal when it has one),
+	// "window", "terminal" or "none".
+	UI string `json:"ui,omitempty"`
+	// DisplayName is the app's name as users see it, in the progress
+	// window and dialogs; default AppName.
+	DisplayName string `json:"display_name,omitempty"`
 }
 
 // Defaults for keys left out of launcher.json.
@@ -95,6 +102,10 @@ const (
 	UpdateOnStart            = "on-start"
 	UpdateBackground         = "background"
 	UpdateNever              = "never"
+	UIAuto                   = "auto"
+	UIWindow                 = "window"
+	UITerminal               = "terminal"
+	UINone                   = "none"
 )
 
 // LoadConfig reads and checks a launcher.json file.
@@ -246,6 +257,16 @@ func (c *Config) fillAndCheck() error {
 	}
 	if c.ProbationWindow == 0 {
 		c.ProbationWindow = Duration(DefaultProbationWindow)
+	}
+	switch c.UI {
+	case "":
+		c.UI = UIAuto
+	case UIAuto, UIWindow, UITerminal, UINone:
+	default:
+		return fmt.Errorf(`key "ui": %q is not one of "auto", "window", "terminal", "none"`, c.UI)
+	}
+	if c.DisplayName == "" {
+		c.DisplayName = c.AppName
 	}
 	return nil
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/tufup-go/tufup/fetch"
 	"github.com/tufup-go/tufup/internal/flagusage"
 	"github.com/tufup-go/tufup/launcher"
 	"github.com/tufup-go/tufup/versions"
@@ -98,12 +97,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		lopts.Stderr = stderr
 	}
 	var lines *jsonLines
-	switch {
-	case o.updateOnly && o.json:
+	var show display
+	if o.updateOnly && o.json {
 		lines = newJSONLines(stdout)
 		lopts.Events = func(e launcher.Event) { lines.write(e) }
-	case isTerminal(stderr) && !o.status && !o.paths && !o.check:
-		lopts.Progress = fetch.ProgressBar(stderr)
+	} else {
+		lopts.Progress, lopts.Events = show.progress, show.event
 	}
 	l, err := launcher.Open(lopts)
 	if err != nil {
@@ -111,6 +110,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	defer l.Close()
+	show.configure(l.Config(), stderr, o, l.Dir().Log())
 
 	switch {
 	case o.paths:
@@ -150,7 +150,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	app, err := l.Prepare(ctx)
+	app, err := show.prepare(ctx, l)
 	if err != nil {
 		fmt.Fprintf(stderr, "launcher: %v\n", err)
 		return exitError

@@ -1,0 +1,3 @@
+package ui
+
+func native() backend { return none{} }
