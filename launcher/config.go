@@ -86,7 +86,7 @@ type Config struct {
 	// "window", "terminal" or "none".
 	UI string `json:"ui,omitempty"`
 	// DisplayName is the app's name as users see it, in the progress
-	// window and dialogs; default AppName.
+	// window and dialogs; empty means AppName.
 	DisplayName string `json:"display_name,omitempty"`
 }
 
@@ -264,9 +264,6 @@ func (c *Config) fillAndCheck() error {
 	case UIAuto, UIWindow, UITerminal, UINone:
 	default:
 		return fmt.Errorf(`key "ui": %q is not one of "auto", "window", "terminal", "none"`, c.UI)
-	}
-	if c.DisplayName == "" {
-		c.DisplayName = c.AppName
 	}
 	return nil
 }

@@ -66,6 +66,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "keep_versions": 1}`:                             `"keep_versions"`,
 		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "keep_versions": "2"}`:                           `"keep_versions"`,
 		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "update": "always"}`:                             `"update"`,
+		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "ui": "gui"}`:                                    `"ui"`,
 		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "check_timeout": "soon"}`:                        `"check_timeout"`,
 		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "probation_starts": 2, "probation_failures": 3}`: `"probation_failures"`,
 		`{"app_name": "a", "metadata_url": "https://x/", "targets_url": "https://x/", "entry": "a", "headers": {"Bad Name": "x"}}`:                   `"headers"`,

@@ -32,6 +32,9 @@ var errCanceled = errors.New("canceled by the user")
 // commands that print show none.
 func (d *display) configure(cfg launcher.Config, stderr io.Writer, o options, log string) {
 	d.app, d.log = cfg.DisplayName, log
+	if d.app == "" {
+		d.app = cfg.AppName
+	}
 	terminal := isTerminal(stderr)
 	d.mode = cfg.UI
 	if d.mode == launcher.UIAuto {

@@ -203,7 +203,8 @@ Launcher flags:
 Configuration: launcher.json and root.json, next to the launcher's executable.
   app_name, metadata_url, targets_url, entry (required); channel, keep_versions,
   update, check_timeout, idle_timeout, download_timeout, headers, data_dir, probation_starts,
-  probation_failures, probation_window, self_update, console (optional).
+  probation_failures, probation_window, self_update, console, ui,
+  display_name (optional).
   See docs/launcher-json.md for every key.
 
 Log: .tufup/launcher.log in the install dir (next to the launcher, or where
