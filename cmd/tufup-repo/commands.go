@@ -520,17 +520,28 @@ the current directory.`,
 
 func publishCommand() command {
 	return command{
-		name: "publish", args: "FILE [flags]",
-		summary: "publish a role file signed elsewhere",
+		name: "publish", args: "FILE | s3://BUCKET/PREFIX | file:///PATH [flags]",
+		summary: "publish a role file signed elsewhere, or upload the repository to a bucket or folder",
 		help: `Publishes the role metadata in FILE (from --unsigned-out, signed with
 sign-file): it must be the next version of its role and, with the signatures
 of keys at hand added, meet every threshold (for root: the current root's and
-its own). The roles depending on it are re-signed as usual.`,
+its own). The roles depending on it are re-signed as usual.
+` + publishUploadHelp,
 		setup: func(fs *pflag.FlagSet) func(*cli, []string) error {
 			sf := addSigningFlags(fs)
+			uf := addUploadFlags(fs)
 			return func(c *cli, args []string) error {
-				if err := wantArgs(args, 1, "FILE"); err != nil {
+				if err := wantArgs(args, 1, "FILE or a destination URL"); err != nil {
 					return err
+				}
+				if isDestination(args[0]) {
+					if len(*sf.keyDirs) > 0 || *sf.unsignedOut != "" {
+						return usagef("--keys-dir and --unsigned-out are for publishing a FILE, not for uploading to %s", args[0])
+					}
+					return c.upload(args[0], uf)
+				}
+				if used := uf.used(fs); len(used) > 0 {
+					return usagef("%s only apply to a destination URL (s3://... or file://...), not to a FILE", strings.Join(used, ", "))
 				}
 				if *sf.unsignedOut != "" {
 					return usagef("--unsigned-out cannot be used with publish")
