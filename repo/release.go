@@ -320,7 +320,7 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 
 	archiveName := versions.ArchiveName(app, v)
 	archive := filepath.Join(c.stageDir, archiveName)
-	step := opts.step("archive", bundleDir+" -> "+archiveName)
+	step := opts.step("archive", r.rel(bundleDir)+" -> "+archiveName)
 	if _, err := patch.WriteArchive(ctx, bundleDir, archive); err != nil {
 		return fmt.Errorf("archive %s: %w", bundleDir, err)
 	}

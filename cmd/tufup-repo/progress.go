@@ -127,7 +127,12 @@ func (p *addProgress) summary(app, version string, skipPatch bool) string {
 	patch := "no patch (first release)"
 	switch {
 	case p.hasPatch && p.archive > 0:
-		patch = fmt.Sprintf("patch %s (%.1f%% of the archive)", repo.FormatSize(p.patch), 100*float64(p.patch)/float64(p.archive))
+		ratio := 100 * float64(p.patch) / float64(p.archive)
+		digits := 1
+		if ratio < 1 {
+			digits = 2
+		}
+		patch = fmt.Sprintf("patch %s (%.*f%% of the archive)", repo.FormatSize(p.patch), digits, ratio)
 	case skipPatch:
 		patch = "no patch (--skip-patch)"
 	}

@@ -36,7 +36,7 @@ func TestAddProgress(t *testing.T) {
 	if tty != want {
 		t.Errorf("terminal output\n%q\nwant\n%q", tty, want)
 	}
-	if s := p.summary("app", "1.1.0", false); !strings.HasPrefix(s, "published app 1.1.0: archive 3.0 MiB, patch 3.0 KiB (0.1% of the archive), in ") {
+	if s := p.summary("app", "1.1.0", false); !strings.HasPrefix(s, "published app 1.1.0: archive 3.0 MiB, patch 3.0 KiB (0.10% of the archive), in ") {
 		t.Errorf("summary %q", s)
 	}
 	if quiet, _ := run(false, false); quiet != "" {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // Binaries are the built programs.
@@ -49,6 +50,9 @@ type BuildOptions struct {
 	GOOS            string   // empty: this machine's
 	Tags            []string // e.g. "crashtest"
 	LauncherVersion string   // baked into the launcher
+	// Log, when set, is told each package as its build starts and ends,
+	// so a cold build (minutes) is not silent.
+	Log func(format string, args ...any)
 }
 
 // Build compiles the launcher, tufup-repo and the sample app into outDir.
@@ -87,8 +91,15 @@ func Build(ctx context.Context, outDir string, o BuildOptions) (Binaries, error)
 		cmd := exec.CommandContext(ctx, "go", args...)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "GOOS="+goos, "CGO_ENABLED=0")
+		began := time.Now()
+		if o.Log != nil {
+			o.Log("go build %s ...", bd.pkg)
+		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return Binaries{}, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+		if o.Log != nil {
+			o.Log("go build %s: done in %s", bd.pkg, time.Since(began).Round(100*time.Millisecond))
 		}
 	}
 	return b, nil

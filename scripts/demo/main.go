@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -60,8 +61,9 @@ func run(keep bool, size int) error {
 	d := &demo{work: work, repoDir: filepath.Join(work, "build-machine"), install: filepath.Join(work, "user", "SampleApp")}
 
 	d.say("build the launcher, tufup-repo and the sample app")
+	detail("(the first run compiles the dependencies too: a minute or two)")
 	t := time.Now()
-	if d.bins, err = sandbox.Build(ctx, filepath.Join(work, "bin"), sandbox.BuildOptions{LauncherVersion: "demo"}); err != nil {
+	if d.bins, err = sandbox.Build(ctx, filepath.Join(work, "bin"), sandbox.BuildOptions{LauncherVersion: "demo", Log: detail}); err != nil {
 		return err
 	}
 	detail("took %s", since(t))
@@ -128,19 +130,9 @@ func (d *demo) publish(version string, size int) error {
 	if err := sandbox.WriteBundle(bundle, version, d.bins.SampleApp, sandbox.BundleOptions{DataSize: size}); err != nil {
 		return err
 	}
-	t := time.Now()
-	if err := d.tufupRepo("add", version, bundle); err != nil {
-		return err
-	}
-	took := since(t)
-	targets := filepath.Join(d.repoDir, "repository", "targets")
-	for _, name := range []string{"sampleapp-" + version + ".tar.gz", "sampleapp-" + version + ".patch"} {
-		if fi, err := os.Stat(filepath.Join(targets, name)); err == nil {
-			detail("%-28s %s", name, bytes(fi.Size()))
-		}
-	}
-	detail("took %s", took)
-	return nil
+	// -v: tufup-repo reports each step (archive, patch, signing) as it
+	// ends, so the patch of a large bundle is not a silent wait.
+	return d.tufupRepoLive("add", "-v", version, bundle)
 }
 
 // start runs the launcher as a user's shortcut would and reports what it
@@ -171,6 +163,33 @@ func (d *demo) tufupRepo(args ...string) error {
 	if err != nil {
 		return fmt.Errorf("tufup-repo %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
+	return nil
+}
+
+// tufupRepoLive runs tufup-repo, showing its progress (stderr) as it
+// comes and then its summary, the last line of its output.
+func (d *demo) tufupRepoLive(args ...string) error {
+	cmd := exec.Command(d.bins.TufupRepo, append([]string{"-C", d.repoDir}, args...)...)
+	var out strings.Builder
+	cmd.Stdout = &out
+	progress, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	var errText strings.Builder
+	sc := bufio.NewScanner(progress)
+	for sc.Scan() {
+		detail("%s", sc.Text())
+		errText.WriteString(sc.Text() + "\n")
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("tufup-repo %s: %w\n%s%s", strings.Join(args, " "), err, out.String(), errText.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	detail("%s", lines[len(lines)-1])
 	return nil
 }
 
