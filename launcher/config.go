@@ -150,7 +150,7 @@ func ParseConfig(b []byte) (Config, error) {
 		if err := json.Unmarshal(one, &c); err != nil {
 			var typeErr *json.UnmarshalTypeError
 			if errors.As(err, &typeErr) {
-				return Config{}, fmt.Errorf("key %q: expected %s, got JSON %s", k, typeErr.Type, typeErr.Value)
+				return Config{}, fmt.Errorf("key %q: expected %s, got a JSON %s (see docs/launcher-json.md)", k, jsonKind(typeErr.Type), typeErr.Value)
 			}
 			return Config{}, fmt.Errorf("key %q: %w", k, err)
 		}
@@ -225,7 +225,7 @@ func (c *Config) fillAndCheck() error {
 	}
 	for key, d := range map[string]*Duration{"check_timeout": &c.CheckTimeout, "idle_timeout": &c.IdleTimeout, "download_timeout": &c.DownloadTimeout, "probation_window": &c.ProbationWindow} {
 		if *d < 0 {
-			return fmt.Errorf("key %q: negative duration %s", key, time.Duration(*d))
+			return fmt.Errorf("key %q: negative duration %s; give a duration such as \"5s\" or \"2m\"", key, time.Duration(*d))
 		}
 	}
 	if c.CheckTimeout == 0 {
@@ -296,6 +296,23 @@ func (e Entry) For(goos, goarch string) (string, error) {
 		return "", fmt.Errorf(`key "entry": %q must be a path inside the version folder`, p)
 	}
 	return clean, nil
+}
+
+// jsonKind describes what JSON a Go type is read from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return t.String()
 }
 
 // entryExample is what "entry" typically holds for app on goos.

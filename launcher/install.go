@@ -123,9 +123,9 @@ func (l *Launcher) checkEntry(dir, version string) error {
 	case err != nil:
 		return fmt.Errorf("release %s has no entry point %s (launcher.json \"entry\"): refusing to switch to it", version, entry)
 	case !fi.Mode().IsRegular():
-		return fmt.Errorf("release %s: entry point %s is not a file", version, entry)
+		return fmt.Errorf("release %s: entry point %s (launcher.json \"entry\") is not a file: refusing to switch to it", version, entry)
 	case runtime.GOOS != "windows" && fi.Mode()&0o111 == 0:
-		return fmt.Errorf("release %s: entry point %s is not executable", version, entry)
+		return fmt.Errorf("release %s: entry point %s (launcher.json \"entry\") is not executable: refusing to switch to it; the publisher must fix the bundle (tufup-repo add --entry refuses such bundles)", version, entry)
 	}
 	return nil
 }

@@ -325,7 +325,7 @@ func (l *Launcher) currentOrRecover() (string, error) {
 		return "", err
 	}
 	if len(installed) == 0 {
-		return "", errors.New("no version is installed")
+		return "", fmt.Errorf("no version is installed in %s: start the launcher with a network connection to install the app", l.dir.Versions())
 	}
 	state := l.loadState()
 	for i := len(installed) - 1; i >= 0; i-- {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -238,8 +239,11 @@ func ParseVersion(app, s string) (versions.Version, error) {
 	if err != nil {
 		return versions.Version{}, err
 	}
-	if v.String() != s || strings.ContainsAny(s, `/\`) || strings.ContainsFunc(s, unicode.IsSpace) {
-		return versions.Version{}, fmt.Errorf("version %q cannot be part of a file name", s)
+	if strings.ContainsAny(s, `/\`) || strings.ContainsFunc(s, unicode.IsSpace) {
+		return versions.Version{}, fmt.Errorf("version %q cannot be part of a file name (no slashes or spaces)", s)
+	}
+	if v.String() != s {
+		return versions.Version{}, fmt.Errorf("version %q: publish it as %s, its normal form, so that the target's file name reads back as the same version", s, v.String())
 	}
 	t, err := versions.ParseTarget(versions.ArchiveName(app, v))
 	if err != nil || t.App != app || t.Version.Compare(v) != 0 {
@@ -288,8 +292,10 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 	if err := checkRollout(opts.Rollout); err != nil {
 		return err
 	}
-	if fi, err := os.Stat(bundleDir); err != nil {
-		return fmt.Errorf("bundle directory: %w", err)
+	if fi, err := os.Stat(bundleDir); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("bundle folder %s does not exist: give the folder holding the built app", bundleDir)
+	} else if err != nil {
+		return fmt.Errorf("bundle folder: %w", err)
 	} else if !fi.IsDir() {
 		return fmt.Errorf("bundle %s is not a directory", bundleDir)
 	}
@@ -492,7 +498,7 @@ func (r *Repo) SetRollout(version string, percent int) error {
 		r.printf("targets: rollout of %s %d%% -> %d%%", rel.Archive, rel.Rollout, percent)
 	}
 	if !found {
-		return fmt.Errorf("no release %s in targets metadata", version)
+		return fmt.Errorf("no release %s in targets metadata (tufup-repo status lists the releases)", version)
 	}
 	return r.commit(c)
 }
