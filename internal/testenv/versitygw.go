@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -45,6 +46,7 @@ type S3 struct {
 	mu     sync.Mutex
 	reqs   []S3Request
 	hidden map[string]bool // buckets whose missing keys answer 403 (see HideMissing)
+	watch  func(S3Request)
 }
 
 // S3Request is one request the proxy passed on.
@@ -170,17 +172,24 @@ func (s *S3) startProxy(backend string) {
 				resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 				resp.StatusCode, resp.Status = http.StatusForbidden, "403 Forbidden"
 			}
+			req := S3Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: resp.StatusCode, Anonymous: anon}
 			s.mu.Lock()
-			s.reqs = append(s.reqs, S3Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: resp.StatusCode, Anonymous: anon})
+			s.reqs = append(s.reqs, req)
+			watch := s.watch
 			s.mu.Unlock()
+			if watch != nil {
+				watch(req)
+			}
 			return nil
 		},
 	}
+	// Clients killed mid-request (the kill tests) are expected.
+	proxy.ErrorLog = log.New(io.Discard, "", 0)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second, ErrorLog: proxy.ErrorLog}
 	go srv.Serve(ln)
 	s.t.Cleanup(func() { srv.Close() })
 	s.URL = "http://" + ln.Addr().String()
@@ -218,6 +227,14 @@ func (s *S3) Bucket(name, policy string) {
 func (s *S3) HideMissing(bucket string) {
 	s.mu.Lock()
 	s.hidden[bucket] = true
+	s.mu.Unlock()
+}
+
+// Watch calls f with each request once the server has answered it (nil
+// stops), before the answer goes back to the client.
+func (s *S3) Watch(f func(S3Request)) {
+	s.mu.Lock()
+	s.watch = f
 	s.mu.Unlock()
 }
 
