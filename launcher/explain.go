@@ -29,9 +29,14 @@ func (l *Launcher) explainRefresh(ctx, checkCtx context.Context, err error) erro
 	case ctx.Err() == nil && errors.Is(checkCtx.Err(), context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("the server at %s did not answer within check_timeout (%s): check that it is up and reachable from here, or raise \"check_timeout\" in %s: %w",
 			url, time.Duration(l.cfg.CheckTimeout), ConfigFile, err)
-	case errors.As(err, &unsigned):
-		return fmt.Errorf("the metadata at %s is not signed by the keys of the trusted root (%s): that root.json belongs to another repository, or metadata_url points at another repository; ship this repository's metadata/root.json with the launcher, or correct \"metadata_url\" in %s: %w",
+	case errors.As(err, &unsigned) && (strings.Contains(unsigned.Msg, "timestamp") || strings.Contains(unsigned.Msg, "root")):
+		// The first roles checked against the trusted root's keys: a
+		// mismatch here is nearly always a root.json shipped from another
+		// repository, or a metadata_url pointing at one.
+		return fmt.Errorf("the metadata at %s is not signed by the keys of the trusted root (%s): that root.json belongs to another repository, or \"metadata_url\" in %s points at another repository (or the metadata there was tampered with); ship this repository's metadata/root.json with the launcher, or correct \"metadata_url\": %w",
 			url, filepath.Join(l.opts.ConfigDir, RootFile), ConfigFile, err)
+	case errors.As(err, &unsigned):
+		return fmt.Errorf("the metadata at %s is not signed to threshold by the keys its root lists: the repository is damaged or was tampered with; its publisher can find the fault with \"tufup-repo verify\": %w", url, err)
 	case errors.As(err, &httpErr) && httpErr.StatusCode == http.StatusNotFound:
 		return fmt.Errorf("%s was not found (404): \"metadata_url\" in %s must be the URL of the repository's metadata/ folder, the one holding timestamp.json and root.json (such as https://example.com/myapp/metadata/): %w",
 			httpErr.URL, ConfigFile, err)
