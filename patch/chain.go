@@ -78,21 +78,12 @@ var ErrChainMismatch = errors.New("patched tar does not match the expected size 
 
 // applyOne writes what patchPath turns oldPath into to w.
 func applyOne(ctx context.Context, oldPath, patchPath string, w io.Writer) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	old, oldSize, err := openFile(oldPath)
 	if err != nil {
 		return err
 	}
 	defer old.Close()
-	p, pSize, err := openFile(patchPath)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	_, err = bsdiff.Apply(old, oldSize, p, pSize, ctxWriter{ctx, w})
-	return err
+	return applyOneAt(ctx, old, oldSize, patchPath, w)
 }
 
 func openFile(path string) (*os.File, int64, error) {
@@ -120,4 +111,94 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.w.Write(p)
+}
+
+// ApplyChainExtract applies the BSDIFF40 patches in order, the first to
+// base (baseSize bytes: an IndexedTar of the installed version, or a tar
+// file), and streams what the last one produces straight into
+// ExtractIndexed(dir, indexPath): no copy of the new tar is written. The
+// result must have want's size and SHA-256 (tufup's tar_size and tar_hash
+// of the last patch), checked before returning, so dir exists on return
+// if and only if it holds that tar's files; otherwise the error wraps
+// ErrChainMismatch. Intermediate results of a chain of several patches are
+// temporary files in tmpDir, each removed once the next step has read it.
+// Memory use is constant, whatever the sizes.
+func ApplyChainExtract(ctx context.Context, base io.ReaderAt, baseSize int64, patches []string, tmpDir, dir, indexPath string, want TarInfo) error {
+	if len(patches) == 0 {
+		return fmt.Errorf("apply patch chain into %s: no patches", dir)
+	}
+	if want.Size < 0 || len(want.SHA256) != 64 {
+		return fmt.Errorf("apply patch chain into %s: expected size %d and sha256 %q are not a valid target", dir, want.Size, want.SHA256)
+	}
+	in, inSize, inName := base, baseSize, "the installed version"
+	var inFile *os.File
+	closeIn := func() {
+		if inFile != nil {
+			inFile.Close()
+			os.Remove(inFile.Name())
+		}
+	}
+	defer func() { closeIn() }()
+	for i, p := range patches[:len(patches)-1] {
+		tmp, err := os.CreateTemp(tmpDir, ".patch-step*.tar")
+		if err != nil {
+			return fmt.Errorf("apply patch chain: %w", err)
+		}
+		err = applyOneAt(ctx, in, inSize, p, tmp)
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			return fmt.Errorf("apply patch %d of %d (%s) to %s: %w", i+1, len(patches), p, inName, err)
+		}
+		closeIn()
+		fi, err := tmp.Stat()
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			return fmt.Errorf("apply patch chain: %w", err)
+		}
+		in, inSize, inName, inFile = tmp, fi.Size(), tmp.Name(), tmp
+	}
+	last := patches[len(patches)-1]
+	if err := applyExtract(ctx, in, inSize, last, dir, indexPath, want); err != nil {
+		return fmt.Errorf("apply patch %d of %d (%s) to %s: %w", len(patches), len(patches), last, inName, err)
+	}
+	return nil
+}
+
+// applyExtract applies one patch to old, extracting the result as it comes.
+func applyExtract(ctx context.Context, old io.ReaderAt, oldSize int64, patchPath, dir, indexPath string, want TarInfo) error {
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		_, err := ExtractIndexed(ctx, pr, dir, want.Size, indexPath, want)
+		pr.CloseWithError(err) // stops the patch when extraction fails
+		done <- err
+	}()
+	aerr := applyOneAt(ctx, old, oldSize, patchPath, pw)
+	pw.CloseWithError(aerr)
+	eerr := <-done
+	switch {
+	case aerr != nil && (eerr == nil || !errors.Is(aerr, eerr)):
+		return aerr // the patch (or the base) failed; extraction only saw it end
+	case errors.Is(eerr, ErrTarMismatch), errors.Is(eerr, ErrTooLarge), errors.Is(eerr, ErrUnsafeArchive):
+		// The patches passed their signed hashes: a wrong result means the
+		// base is not the tar the publisher diffed against.
+		return fmt.Errorf("%w: %w", ErrChainMismatch, eerr)
+	}
+	return eerr
+}
+
+// applyOneAt writes what patchPath turns old into to w.
+func applyOneAt(ctx context.Context, old io.ReaderAt, oldSize int64, patchPath string, w io.Writer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p, pSize, err := openFile(patchPath)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	_, err = bsdiff.Apply(old, oldSize, p, pSize, ctxWriter{ctx, w})
+	return err
 }

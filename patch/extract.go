@@ -96,7 +96,48 @@ func Extract(ctx context.Context, r io.Reader, dir string, maxSize int64) (err e
 	return extract(ctx, fsutil.OS{}, r, dir, maxSize, defaultFlush)
 }
 
-func extract(ctx context.Context, fsys fsutil.FS, r io.Reader, dir string, maxSize int64, mode flushMode) (err error) {
+// ErrTarMismatch is wrapped by ExtractIndexed's error when the tar it read
+// is not the one expected.
+var ErrTarMismatch = errors.New("tar does not match the expected size and hash")
+
+// ExtractIndexed extracts the tar read from r into dir like Extract, and
+// writes the tar's index to indexPath, so that OpenIndexedTar can later
+// serve the same tar from dir. If want.SHA256 is set, the tar must have
+// exactly want's size and hash: otherwise the error wraps ErrTarMismatch,
+// and dir and the index are removed, so an unverified stream (a patch
+// being applied) can be extracted as it comes and still never be used
+// unless it is right. The index is written atomically and flushed, like
+// dir, before ExtractIndexed returns nil.
+func ExtractIndexed(ctx context.Context, r io.Reader, dir string, maxSize int64, indexPath string, want TarInfo) (TarInfo, error) {
+	var got TarInfo
+	err := fsutil.WriteFrom(indexPath, 0o644, func(w io.Writer) error {
+		rec, err := newIndexRecorder(r, w)
+		if err != nil {
+			return err
+		}
+		if err := extractIndexing(ctx, fsutil.OS{}, rec, dir, maxSize, defaultFlush, rec); err != nil {
+			return err
+		}
+		if got, err = rec.finish(); err == nil && want.SHA256 != "" && (got.Size != want.Size || !strings.EqualFold(got.SHA256, want.SHA256)) {
+			err = fmt.Errorf("%w: got %d bytes with sha256 %s, want %d bytes with sha256 %s",
+				ErrTarMismatch, got.Size, got.SHA256, want.Size, want.SHA256)
+		}
+		if err != nil {
+			removeTree(dir)
+		}
+		return err
+	})
+	if err != nil {
+		return TarInfo{}, err
+	}
+	return got, nil
+}
+
+func extract(ctx context.Context, fsys fsutil.FS, r io.Reader, dir string, maxSize int64, mode flushMode) error {
+	return extractIndexing(ctx, fsys, r, dir, maxSize, mode, nil)
+}
+
+func extractIndexing(ctx context.Context, fsys fsutil.FS, r io.Reader, dir string, maxSize int64, mode flushMode, rec *indexRecorder) (err error) {
 	if maxSize < 0 {
 		return fmt.Errorf("extract into %s: negative size limit %d", dir, maxSize)
 	}
@@ -115,6 +156,7 @@ func extract(ctx context.Context, fsys fsutil.FS, r io.Reader, dir string, maxSi
 		kinds:   map[string]entryKind{"": kindImplicitDir},
 		buf:     make([]byte, copyBufSize),
 		flush:   fl,
+		rec:     rec,
 	}
 	defer func() {
 		if err != nil {
@@ -147,6 +189,7 @@ type extractor struct {
 	links    []pendingLink
 	buf      []byte
 	flush    flusher
+	rec      *indexRecorder // nil, or told where each file's content is
 }
 
 type dirMeta struct {
@@ -323,6 +366,9 @@ func (x *extractor) file(p string, hdr *tar.Header, data io.Reader) error {
 		return err
 	}
 	x.kinds[p] = kindFile
+	if x.rec != nil {
+		x.rec.beginFile(p, hdr.Size)
+	}
 	return x.writeFile(p, data, fs.FileMode(hdr.Mode), hdr.ModTime)
 }
 
