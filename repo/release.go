@@ -217,6 +217,9 @@ type AddOptions struct {
 	Entry Entry
 	// Progress, when set, is told as each step of Add starts and ends.
 	Progress func(AddStep)
+	// MaxMemory bounds the patch creation's working memory, in bytes (0:
+	// bsdiff.Diff's default); see bsdiff.DiffLimit.
+	MaxMemory int64
 }
 
 // AddStep is one step of Add (archive, patch, sign) as it starts (Done
@@ -342,7 +345,7 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 		patchName := versions.PatchName(app, v)
 		patchPath := filepath.Join(c.stageDir, patchName)
 		step := opts.step("patch", prev.Archive+" -> "+archiveName)
-		info, err := makePatch(ctx, filepath.Join(r.TargetsDir(), prev.Archive), archive, patchPath, c.stageDir)
+		info, err := makePatch(ctx, filepath.Join(r.TargetsDir(), prev.Archive), archive, patchPath, c.stageDir, opts.MaxMemory)
 		if err != nil {
 			return fmt.Errorf("patch %s -> %s: %w", prev.Archive, archiveName, err)
 		}
@@ -395,7 +398,7 @@ const maxTarSize = 256 << 30
 
 // makePatch writes the BSDIFF40 patch between the uncompressed tars of two
 // archives and returns the new tar's size and hash.
-func makePatch(ctx context.Context, oldArchive, newArchive, patchPath, tmpDir string) (patch.TarInfo, error) {
+func makePatch(ctx context.Context, oldArchive, newArchive, patchPath, tmpDir string, maxMemory int64) (patch.TarInfo, error) {
 	if _, err := os.Stat(oldArchive); err != nil {
 		return patch.TarInfo{}, fmt.Errorf("base archive missing (use --skip-patch to publish without a patch): %w", err)
 	}
@@ -414,7 +417,7 @@ func makePatch(ctx context.Context, oldArchive, newArchive, patchPath, tmpDir st
 	if err != nil {
 		return patch.TarInfo{}, err
 	}
-	if err := bsdiff.Diff(ctx, oldTar, newTar, f); err != nil {
+	if err := bsdiff.DiffLimit(ctx, oldTar, newTar, f, maxMemory); err != nil {
 		f.Close()
 		return patch.TarInfo{}, err
 	}

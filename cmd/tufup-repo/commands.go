@@ -219,6 +219,7 @@ build, else their OS's, else the one published without --os.`,
 			goarch := fs.String("arch", "", "with --os: publish for this `GOARCH` only (amd64, arm64, ...)")
 			entry := fs.String("entry", "", "the app's executable inside BUNDLE_DIR (`PATH`), which must be there (and executable on Unix); default: the entry in "+repo.SettingsFile)
 			verbose := fs.BoolP("verbose", "v", false, "print each step (archive, patch, signing) with its size and time, also when stderr is not a terminal")
+			maxMemory := fs.String("max-memory", "", "memory cap for making the patch, a `SIZE` like 800M or 2G (default: a quarter of this machine's memory, 512M to 2G)")
 			sf := addSigningFlags(fs)
 			return func(c *cli, args []string) error {
 				if err := wantArgs(args, 2, "VERSION BUNDLE_DIR"); err != nil {
@@ -228,7 +229,15 @@ build, else their OS's, else the one published without --os.`,
 				if err != nil {
 					return usagef("--os/--arch: %v", err)
 				}
-				opts := repo.AddOptions{Required: *required, SkipPatch: *skipPatch, Platform: platform}
+				opts := repo.AddOptions{Required: *required, SkipPatch: *skipPatch, Platform: platform, MaxMemory: defaultMaxMemory()}
+				if *maxMemory != "" {
+					m, err := parseSize(*maxMemory)
+					if err != nil {
+						return usagef("--max-memory: %v", err)
+					}
+					opts.MaxMemory = m
+				}
+				capMemory(opts.MaxMemory)
 				if *meta != "" {
 					if !json.Valid([]byte(*meta)) {
 						return usagef("--meta is not valid JSON: %s", *meta)

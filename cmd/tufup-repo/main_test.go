@@ -168,6 +168,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"-C", dir, "add", "1.0.0"}, exitUsage, "want VERSION BUNDLE_DIR"},
 		{[]string{"-C", dir, "add", "1.0.0", bundle, "--meta", "{"}, exitUsage, "--meta is not valid JSON"},
 		{[]string{"-C", dir, "add", "1.0.0", bundle, "--rollout", "150"}, exitUsage, "--rollout"},
+		{[]string{"-C", dir, "add", "1.0.0", bundle, "--max-memory", "lots"}, exitUsage, "--max-memory"},
 		{[]string{"-C", dir, "add", "1.0.0", bundle}, exitOK, ""},
 		{[]string{"-C", dir, "add", "0.9", bundle}, exitError, "not newer than the latest release 1.0.0"},
 		{[]string{"-C", dir, "sign"}, exitUsage, "want ROLE"},

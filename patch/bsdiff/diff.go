@@ -25,6 +25,31 @@ func Diff(ctx context.Context, oldPath, newPath string, patch io.Writer) error {
 	return diffFiles(ctx, oldPath, newPath, patch, defaultConfig())
 }
 
+// DiffLimit is Diff with the diff's working memory held to about
+// memoryLimit bytes (0: Diff's 640 MiB for jobs in flight). Below the
+// default, fewer and smaller jobs run at once: an old region above a tenth
+// of the jobs' budget is windowed (see the package documentation), which
+// may make the patch bigger, never wrong. The process's total is this plus
+// the patch blocks' buffers (48 MiB) and the Go runtime's headroom, which
+// the caller bounds with debug.SetMemoryLimit.
+func DiffLimit(ctx context.Context, oldPath, newPath string, patch io.Writer, memoryLimit int64) error {
+	cfg := defaultConfig()
+	cfg.limit(memoryLimit)
+	return diffFiles(ctx, oldPath, newPath, patch, cfg)
+}
+
+// limit lowers the budget to fit m bytes, and the largest old region
+// indexed whole (9 bytes of working memory per old byte) to a tenth of it.
+func (cfg *config) limit(m int64) {
+	if m <= 0 {
+		return
+	}
+	cfg.budget = min(cfg.budget, max(m-int64(3*cfg.spillMem)-64<<20, 16<<20))
+	cfg.maxOld = min(cfg.maxOld, max(cfg.budget/10, 1<<20))
+	cfg.window = min(cfg.window, cfg.maxOld/2)
+	cfg.maxNew = min(cfg.maxNew, cfg.maxOld)
+}
+
 // config holds the knobs of diffFiles; tests shrink them to exercise
 // windowing and memory limits on small inputs.
 type config struct {

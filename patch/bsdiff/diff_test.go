@@ -239,3 +239,26 @@ func TestDiffBadInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffLimit: under a memory limit the big old region is windowed (the
+// patch still turns old into new), and the limit never raises the default.
+func TestDiffLimit(t *testing.T) {
+	def := defaultConfig()
+	for _, m := range []int64{0, 64 << 30} {
+		cfg := defaultConfig()
+		cfg.limit(m)
+		if cfg != def {
+			t.Fatalf("limit %d changed the defaults: %+v, want %+v", m, cfg, def)
+		}
+	}
+	cfg := defaultConfig()
+	cfg.limit(128 << 20)
+	if cfg.budget >= def.budget || cfg.maxOld >= def.maxOld || cfg.window > cfg.maxOld || cfg.maxNew > cfg.maxOld {
+		t.Fatalf("a 128 MiB limit gives %+v", cfg)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	old := binaryLike(rng, int(cfg.maxOld)+3<<20)
+	nw := mutate(rng, old)
+	cfg.workers = 2
+	checkRoundTrip(t, old, nw, cfg)
+}
