@@ -196,9 +196,26 @@ func (in demoInstall) cachedTargetsVersion() int64 {
 	return md.Signed.Version
 }
 
-// cachedTar is the base that patches apply to.
-func (in demoInstall) cachedTar(version string) string {
-	return filepath.Join(in.dir, ".tufup", "cache", "demoapp-"+version+".tar")
+// tarIndex is the index through which the installed folder of version
+// serves the tar it was extracted from, the base that patches apply to.
+func (in demoInstall) tarIndex(version string) string {
+	return filepath.Join(in.dir, ".tufup", "cache", "demoapp-"+version+".tarindex")
+}
+
+// oldStyleBase makes the install look like one made by a launcher that
+// kept the current version's tar as the patch base: the tar in the cache
+// (damaged if asked), no index. It returns the tar's path.
+func (in demoInstall) oldStyleBase(version string, damaged bool) string {
+	in.t.Helper()
+	tar := filepath.Join(in.dir, ".tufup", "cache", "demoapp-"+version+".tar")
+	interopGunzip(in.t, version, tar)
+	if damaged {
+		interopCorrupt(in.t, tar)
+	}
+	if err := os.Remove(in.tarIndex(version)); err != nil {
+		in.t.Fatal(err)
+	}
+	return tar
 }
 
 // assertRelease requires that versions/<version> holds exactly the want

@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -39,11 +40,21 @@ func TestInteropFreshInstallStable(t *testing.T) {
 	e.wantFetched("fresh install", "demoapp-1.2.0.tar.gz")
 	in.assertRelease("1.2.0", interopBundle(t, "1.2.0"))
 
-	// The cached base is exactly the tar Python tufup made 1.2.0's patch
-	// to: its hash is that patch's signed tar_hash.
-	got, err := patch.HashFile(in.cachedTar("1.2.0"))
+	// The installed folder, read through its index, is exactly the tar
+	// Python tufup made 1.2.0's patch to: its hash is that patch's signed
+	// tar_hash. No copy of the tar is kept.
+	base, err := patch.OpenIndexedTar(in.tarIndex("1.2.0"), filepath.Join(in.dir, "versions", "1.2.0"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	defer base.Close()
+	h := patch.NewHasher()
+	if _, err := io.Copy(h, io.NewSectionReader(base, 0, base.Size())); err != nil {
+		t.Fatal(err)
+	}
+	got := h.Info()
+	if cache, _ := os.ReadDir(filepath.Join(in.dir, ".tufup", "cache")); len(cache) != 1 {
+		t.Fatalf("cache holds %v, want the index only", cache)
 	}
 	if want := interopCustom(t, "demoapp-1.2.0.patch"); got.SHA256 != want["tar_hash"] || float64(got.Size) != want["tar_size"] {
 		t.Fatalf("cached tar %s (%d bytes), want tar_hash %v (%v bytes)", got.SHA256, got.Size, want["tar_hash"], want["tar_size"])
@@ -170,13 +181,15 @@ func interopCorrupt(t *testing.T, path string) {
 }
 
 // A patch that yields the wrong tar makes the launcher download the full
-// archive in the same start, and remember the patch as failed.
+// archive in the same start, and remember the patch as failed. (The base
+// is a damaged tar that an older launcher kept: a base served from the
+// installed folder is verified, see TestModifiedInstallFallsBack.)
 func TestInteropBadPatchResultFallsBack(t *testing.T) {
 	t.Parallel()
 	e := newInteropEnv(t)
 	in := e.newInstall("stable")
 	in.startApp("1.2.0")
-	interopCorrupt(t, in.cachedTar("1.2.0"))
+	in.oldStyleBase("1.2.0", true)
 
 	e.srv.ResetLog()
 	in.startWith("2.0.0a1", []string{"--channel", "alpha"})
@@ -198,7 +211,7 @@ func TestInteropFailedPatchNotRetried(t *testing.T) {
 	e := newInteropEnv(t)
 	in := e.newInstall("alpha")
 	in.startApp("1.2.0")
-	interopCorrupt(t, in.cachedTar("1.2.0"))
+	tar := in.oldStyleBase("1.2.0", true)
 
 	// The patch fails and, this time, so does the full archive: the
 	// update fails and the installed 1.2.0 starts.
@@ -223,7 +236,7 @@ func TestInteropFailedPatchNotRetried(t *testing.T) {
 	// Repair the base: the patch would now rebuild 2.0.0a1's tar (the
 	// base's hash is the 1.2.0 patch's tar_hash, the tar the publisher
 	// patched against). The server answers normally again.
-	got := interopGunzip(t, "1.2.0", in.cachedTar("1.2.0"))
+	got := interopGunzip(t, "1.2.0", tar)
 	if want := interopCustom(t, "demoapp-1.2.0.patch")["tar_hash"]; got.SHA256 != want {
 		t.Fatalf("repaired base %s, want %v", got.SHA256, want)
 	}

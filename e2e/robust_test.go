@@ -24,7 +24,9 @@ import (
 
 // Issue 4: the steps at which the crash tests kill the launcher, in update
 // order. They are the crashPoint names in package launcher.
-var crashSteps = []string{"download", "patch", "verify", "extract", "rename", "pointer", "cleanup"}
+// "stream" is halfway through applying the patch (or decompressing the
+// archive) into the staging folder.
+var crashSteps = []string{"download", "patch", "extract", "stream", "verify", "rename", "pointer", "cleanup"}
 
 // assertIntact checks the install's invariants: current names a version
 // folder, and every folder under versions/ is complete (equal to the bundle
@@ -114,7 +116,7 @@ func TestCrashAtEveryStepOfAnUpdate(t *testing.T) {
 }
 
 func TestCrashAtEveryStepOfAFreshInstall(t *testing.T) {
-	for _, step := range []string{"download", "verify", "extract", "rename", "pointer", "cleanup"} {
+	for _, step := range []string{"download", "extract", "stream", "verify", "rename", "pointer", "cleanup"} {
 		t.Run(step, func(t *testing.T) {
 			e := newEnv(t, "crashtest")
 			bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
@@ -352,10 +354,19 @@ func TestCleanupKeepsVersions(t *testing.T) {
 			if got := in.installed(); !slices.Equal(got, want) {
 				t.Fatalf("installed = %v, want %v", got, want)
 			}
-			// Only the current version's tar stays cached as the patch base.
-			cache, _ := os.ReadDir(filepath.Join(in.dir, ".tufup", "cache"))
-			if len(cache) != 1 || cache[0].Name() != "sampleapp-1.3.0.tar" {
-				t.Fatalf("cache holds %v", cache)
+			// No tar is cached: each installed version keeps the index of
+			// the tar it came from (any of them can become the patch base
+			// by a rollback), and nothing else.
+			var cached, wantCache []string
+			entries, _ := os.ReadDir(filepath.Join(in.dir, ".tufup", "cache"))
+			for _, e := range entries {
+				cached = append(cached, e.Name())
+			}
+			for _, v := range want {
+				wantCache = append(wantCache, "sampleapp-"+v+".tarindex")
+			}
+			if !slices.Equal(cached, wantCache) {
+				t.Fatalf("cache holds %v, want %v", cached, wantCache)
 			}
 			assertIntact(t, in, bundles)
 		})
@@ -532,10 +543,11 @@ func TestDiskFullWhileExtracting(t *testing.T) {
 	}
 	mnt := t.TempDir()
 	// A release is the ~2.5 MB sample app plus a 4 MB data file. The
-	// bootstrap peaks at ~19 MB (archive, tar, extracted files) and leaves
-	// ~13 MB (folder and cached tar); the update's tar fits, its files not.
+	// bootstrap peaks at ~13 MB (archive and extracted files) and leaves
+	// ~6.5 MB (folder and its tar's index); the update adds 4 MB more of
+	// compressible data, so its patch fits, its ~10.5 MB of files not.
 	const size = 4 << 20
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=22m", "tmpfs", mnt).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=15m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		testenv.Missing(t, "permission to mount a tmpfs", "run as root: "+strings.TrimSpace(string(out)))
 	}
 	t.Cleanup(func() { exec.Command("umount", "-l", mnt).Run() })
@@ -547,7 +559,7 @@ func TestDiskFullWhileExtracting(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("bootstrap on the tmpfs failed: %s", r.stderr)
 	}
-	bundles["1.1.0"] = e.publish("1.1.0", sandbox.BundleOptions{DataSize: size})
+	bundles["1.1.0"] = e.publish("1.1.0", sandbox.BundleOptions{DataSize: size, Extra: map[string]string{"data/more.bin": strings.Repeat("more ", size/5)}})
 	r = in.run(nil)
 	if r.code != 0 || len(r.runs) != 1 || r.runs[0].Version != "1.0.0" {
 		t.Fatalf("with a full disk: exit %d, runs %+v; want 1.0.0 started\n%s", r.code, r.runs, r.stderr)

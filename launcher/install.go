@@ -16,8 +16,6 @@ import (
 
 	"github.com/tufup-go/tufup/fetch"
 	"github.com/tufup-go/tufup/layout"
-	"github.com/tufup-go/tufup/patch"
-	"github.com/tufup-go/tufup/patch/bsdiff"
 )
 
 // errPatch marks a failure of the patches themselves (as opposed to the
@@ -31,8 +29,9 @@ var errPatch = errors.New("patch failed")
 var errPatchUnavailable = errors.New("patch unavailable")
 
 // install carries out a plan: it rebuilds the release's tar (patches, or the
-// full archive), extracts it into a staging folder, moves that into
-// versions/, and flips the current pointer. The caller holds the lock.
+// full archive) and extracts it as it comes into a staging folder (see
+// rebuild.go), moves that into versions/, and flips the current pointer.
+// The caller holds the lock.
 func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan, state *layout.State) error {
 	to := plan.To.String()
 	if err := l.dir.Create(); err != nil {
@@ -45,11 +44,13 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 		return l.activate(plan, state)
 	}
 	start := time.Now()
-	out := l.cachedTar(to)
-	var err error
+	staging, err := l.dir.NewStaging(to)
+	if err != nil {
+		return err
+	}
 	if len(plan.Patches) > 0 {
 		l.events.phase(PhaseDownload, plan.From, to, plan.DownloadSize())
-		err = l.rebuildFromPatches(ctx, client, plan, out)
+		err = l.rebuildFromPatches(ctx, client, plan, staging)
 		if errors.Is(err, errPatch) {
 			// As in tufup, a patch that failed to apply is not tried again.
 			for _, p := range plan.Patches {
@@ -71,7 +72,7 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 	}
 	if len(plan.Patches) == 0 {
 		l.events.phase(PhaseDownload, plan.From, to, plan.DownloadSize())
-		err = l.rebuildFromArchive(ctx, client, plan, out)
+		err = l.rebuildFromArchive(ctx, client, plan, staging)
 	}
 	if err != nil {
 		return err
@@ -79,18 +80,9 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 	crashPoint("verify")
 
 	l.events.phase(PhaseInstall, plan.From, to, 0)
-	staging, err := l.dir.NewStaging(to)
-	if err != nil {
-		return err
-	}
-	crashPoint("extract")
-	if err := patch.ExtractFileFS(ctx, l.fs, out, staging); err != nil {
-		os.RemoveAll(staging)
-		return fmt.Errorf("extract %s: %w", to, err)
-	}
 	if err := l.checkEntry(staging, to); err != nil {
 		os.RemoveAll(staging)
-		os.Remove(out)
+		os.Remove(l.tarIndex(to))
 		// Hold it back: retrying would only download and fail again.
 		if state.HeldBack == nil {
 			state.HeldBack = map[string]string{}
@@ -155,66 +147,6 @@ func (l *Launcher) activate(plan *Plan, state *layout.State) error {
 	return nil
 }
 
-// rebuildFromPatches downloads the patch chain and applies it to the cached
-// tar of the current version, verifying the result against tar_hash.
-func (l *Launcher) rebuildFromPatches(ctx context.Context, client *fetch.Client, plan *Plan, out string) error {
-	var files []string
-	for _, t := range plan.Patches {
-		f, err := client.Download(ctx, t, l.dir.Downloads())
-		if unusable(err) {
-			// Listed but missing or wrong on the server: the archive may
-			// still be fine.
-			return fmt.Errorf("%w: download %s: %v", errPatchUnavailable, t.Name, err)
-		}
-		if err != nil {
-			return fmt.Errorf("download %s: %w", t.Name, err)
-		}
-		files = append(files, f)
-	}
-	crashPoint("download")
-	crashPoint("patch")
-	l.events.phase(PhaseVerify, plan.From, plan.To.String(), 0)
-	if err := patch.ApplyChain(ctx, l.cachedTar(plan.From), files, out, plan.Tar); err != nil {
-		if !errors.Is(err, patch.ErrChainMismatch) && !errors.Is(err, bsdiff.ErrCorrupt) {
-			return err // the disk, a cancellation: nothing wrong with the patches
-		}
-		// The patch bytes passed their TUF hashes, so the base differs from
-		// the publisher's: not worth a retry.
-		return fmt.Errorf("%w: %v", errPatch, err)
-	}
-	return nil
-}
-
-// rebuildFromArchive downloads the full archive and decompresses it.
-func (l *Launcher) rebuildFromArchive(ctx context.Context, client *fetch.Client, plan *Plan, out string) error {
-	f, err := client.Download(ctx, plan.Archive, l.dir.Downloads())
-	if err != nil {
-		return fmt.Errorf("download %s: %w", plan.Archive.Name, err)
-	}
-	crashPoint("download")
-	l.events.phase(PhaseVerify, plan.From, plan.To.String(), 0)
-	got, err := patch.Gunzip(ctx, f, out, maxTarSize(plan))
-	if err != nil {
-		return fmt.Errorf("decompress %s: %w", plan.Archive.Name, err)
-	}
-	if plan.Tar.SHA256 != "" && (got.SHA256 != plan.Tar.SHA256 || got.Size != plan.Tar.Size) {
-		os.Remove(out)
-		return fmt.Errorf("archive %s decompresses to a tar (sha256 %s, %d bytes) that differs from the signed tar_hash %s (%d bytes)",
-			plan.Archive.Name, got.SHA256, got.Size, plan.Tar.SHA256, plan.Tar.Size)
-	}
-	return nil
-}
-
-// maxTarSize bounds decompression: the signed tar size when the repository
-// tells it, otherwise a generous multiple of the signed archive length.
-func maxTarSize(plan *Plan) int64 {
-	if plan.Tar.Size > 0 {
-		return plan.Tar.Size
-	}
-	const maxRatio = 100
-	return max(plan.Archive.Length*maxRatio, 1<<20)
-}
-
 // cleanup keeps the configured number of versions (never the current or the
 // previous one), the cached tar of the current version only, and no
 // downloads that were installed. Nothing here may fail the update: folders
@@ -243,7 +175,7 @@ func (l *Launcher) cleanup(state *layout.State) {
 		removed = true
 		l.log.Info("removed old version", "version", v)
 	}
-	l.removeStale(l.dir.Cache(), func(name string) bool { return name != filepath.Base(l.cachedTar(current)) })
+	l.cleanCache()
 	// Completed downloads are installed now; partial ones of newer
 	// releases are kept so that they resume.
 	l.removeStale(l.dir.Downloads(), func(name string) bool { return !strings.HasSuffix(name, ".part") })

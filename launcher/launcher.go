@@ -263,8 +263,7 @@ func (l *Launcher) check(ctx context.Context, state *layout.State) (*Plan, *fetc
 			return nil, nil, fmt.Errorf("installed version %q: %w", cur, err)
 		}
 		in.current = &v
-		_, err = os.Stat(l.cachedTar(cur))
-		in.haveBase = err == nil
+		in.haveBase = l.haveBase(cur)
 	}
 	plan := planUpdate(in, l.log.Warn)
 	if plan != nil {
@@ -343,10 +342,6 @@ func (l *Launcher) app(v string) (App, error) {
 	}
 	dir := l.dir.Version(v)
 	return App{Version: v, Dir: dir, Path: filepath.Join(dir, filepath.FromSlash(entry))}, nil
-}
-
-func (l *Launcher) cachedTar(v string) string {
-	return filepath.Join(l.dir.Cache(), l.cfg.AppName+"-"+v+".tar")
 }
 
 // DisableUpdate makes Prepare start the installed version without checking

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,8 +123,9 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 // if and only if it holds that tar's files; otherwise the error wraps
 // ErrChainMismatch. Intermediate results of a chain of several patches are
 // temporary files in tmpDir, each removed once the next step has read it.
-// Memory use is constant, whatever the sizes.
-func ApplyChainExtract(ctx context.Context, base io.ReaderAt, baseSize int64, patches []string, tmpDir, dir, indexPath string, want TarInfo) error {
+// Memory use is constant, whatever the sizes. Flushes and renames go
+// through fsys (fsutil.OS{}: the disk).
+func ApplyChainExtract(ctx context.Context, fsys fsutil.FS, base io.ReaderAt, baseSize int64, patches []string, tmpDir, dir, indexPath string, want TarInfo) error {
 	if len(patches) == 0 {
 		return fmt.Errorf("apply patch chain into %s: no patches", dir)
 	}
@@ -160,18 +162,18 @@ func ApplyChainExtract(ctx context.Context, base io.ReaderAt, baseSize int64, pa
 		in, inSize, inName, inFile = tmp, fi.Size(), tmp.Name(), tmp
 	}
 	last := patches[len(patches)-1]
-	if err := applyExtract(ctx, in, inSize, last, dir, indexPath, want); err != nil {
+	if err := applyExtract(ctx, fsys, in, inSize, last, dir, indexPath, want); err != nil {
 		return fmt.Errorf("apply patch %d of %d (%s) to %s: %w", len(patches), len(patches), last, inName, err)
 	}
 	return nil
 }
 
 // applyExtract applies one patch to old, extracting the result as it comes.
-func applyExtract(ctx context.Context, old io.ReaderAt, oldSize int64, patchPath, dir, indexPath string, want TarInfo) error {
+func applyExtract(ctx context.Context, fsys fsutil.FS, old io.ReaderAt, oldSize int64, patchPath, dir, indexPath string, want TarInfo) error {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		_, err := ExtractIndexed(ctx, pr, dir, want.Size, indexPath, want)
+		_, err := ExtractIndexed(ctx, fsys, pr, dir, want.Size, indexPath, want)
 		pr.CloseWithError(err) // stops the patch when extraction fails
 		done <- err
 	}()
@@ -181,12 +183,22 @@ func applyExtract(ctx context.Context, old io.ReaderAt, oldSize int64, patchPath
 	switch {
 	case aerr != nil && (eerr == nil || !errors.Is(aerr, eerr)):
 		return aerr // the patch (or the base) failed; extraction only saw it end
-	case errors.Is(eerr, ErrTarMismatch), errors.Is(eerr, ErrTooLarge), errors.Is(eerr, ErrUnsafeArchive):
-		// The patches passed their signed hashes: a wrong result means the
-		// base is not the tar the publisher diffed against.
-		return fmt.Errorf("%w: %w", ErrChainMismatch, eerr)
+	case eerr == nil || ctx.Err() != nil || isFileError(eerr):
+		return eerr
 	}
-	return eerr
+	// The patches passed their signed hashes: a result that is not the
+	// signed tar, or no tar at all, means the base is not the tar the
+	// publisher diffed against.
+	return fmt.Errorf("%w: %w", ErrChainMismatch, eerr)
+}
+
+// isFileError tells an error of the filesystem (disk full, permissions)
+// from one about the data.
+func isFileError(err error) bool {
+	var pe *fs.PathError
+	var le *os.LinkError
+	var se *os.SyscallError
+	return errors.As(err, &pe) || errors.As(err, &le) || errors.As(err, &se)
 }
 
 // applyOneAt writes what patchPath turns old into to w.

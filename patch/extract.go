@@ -108,14 +108,15 @@ var ErrTarMismatch = errors.New("tar does not match the expected size and hash")
 // being applied) can be extracted as it comes and still never be used
 // unless it is right. The index is written atomically and flushed, like
 // dir, before ExtractIndexed returns nil.
-func ExtractIndexed(ctx context.Context, r io.Reader, dir string, maxSize int64, indexPath string, want TarInfo) (TarInfo, error) {
+// Its flushes and renames go through fsys (fsutil.OS{}: the disk).
+func ExtractIndexed(ctx context.Context, fsys fsutil.FS, r io.Reader, dir string, maxSize int64, indexPath string, want TarInfo) (TarInfo, error) {
 	var got TarInfo
-	err := fsutil.WriteFrom(indexPath, 0o644, func(w io.Writer) error {
+	err := fsutil.WriteFromFS(fsys, indexPath, 0o644, func(w io.Writer) error {
 		rec, err := newIndexRecorder(r, w)
 		if err != nil {
 			return err
 		}
-		if err := extractIndexing(ctx, fsutil.OS{}, rec, dir, maxSize, defaultFlush, rec); err != nil {
+		if err := extractIndexing(ctx, fsys, rec, dir, maxSize, defaultFlush, rec); err != nil {
 			return err
 		}
 		if got, err = rec.finish(); err == nil && want.SHA256 != "" && (got.Size != want.Size || !strings.EqualFold(got.SHA256, want.SHA256)) {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/tufup-go/tufup/internal/fsutil"
 	"github.com/tufup-go/tufup/patch/bsdiff"
 )
 
@@ -21,7 +22,7 @@ func extractIndexedBytes(t *testing.T, tarBytes []byte) (dir, index string) {
 	t.Helper()
 	parent := t.TempDir()
 	dir, index = filepath.Join(parent, "v"), filepath.Join(parent, "v.idx")
-	got, err := ExtractIndexed(context.Background(), bytes.NewReader(tarBytes), dir, int64(len(tarBytes)), index, TarInfo{})
+	got, err := ExtractIndexed(context.Background(), fsutil.OS{}, bytes.NewReader(tarBytes), dir, int64(len(tarBytes)), index, TarInfo{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestApplyChainExtractTufup(t *testing.T) {
 			want := fixtureTarInfo(t, "demoapp-"+to+".patch")
 			parent, tmp := t.TempDir(), t.TempDir()
 			newDir, newIndex := filepath.Join(parent, to), filepath.Join(parent, to+".idx")
-			if err := ApplyChainExtract(context.Background(), it, it.Size(), fixturePatches()[:n], tmp, newDir, newIndex, want); err != nil {
+			if err := ApplyChainExtract(context.Background(), fsutil.OS{}, it, it.Size(), fixturePatches()[:n], tmp, newDir, newIndex, want); err != nil {
 				t.Fatal(err)
 			}
 			ref := gunzipBytes(t, filepath.Join(chainFixture, "repository", "targets", "demoapp-"+to+".tar.gz"))
@@ -227,7 +228,7 @@ func TestApplyChainExtractRefuses(t *testing.T) {
 			}
 			defer it.Close()
 			parent := t.TempDir()
-			err = ApplyChainExtract(context.Background(), it, it.Size(), []string{c.patch}, parent, filepath.Join(parent, "new"), filepath.Join(parent, "new.idx"), c.want)
+			err = ApplyChainExtract(context.Background(), fsutil.OS{}, it, it.Size(), []string{c.patch}, parent, filepath.Join(parent, "new"), filepath.Join(parent, "new.idx"), c.want)
 			if !errors.Is(err, c.wantErr) {
 				t.Fatalf("got %v, want an error wrapping %v", err, c.wantErr)
 			}
