@@ -160,8 +160,8 @@ type planInput struct {
 	// failedPatches are patch targets that failed before; as in tufup, a
 	// patch that failed is not tried again.
 	failedPatches []string
-	// haveBase tells whether the uncompressed tar of the current version
-	// is cached, which patches need.
+	// haveBase tells whether the tar of the current version can be read
+	// (its index, or an older launcher's cached tar), which patches need.
 	haveBase bool
 	// bucket is this install's stable rollout draw in [0, 1).
 	bucket float64
