@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -489,32 +488,12 @@ func TestFailuresNeverStopTheApp(t *testing.T) {
 
 // silentServer accepts connections and never answers.
 func silentServer(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := sandbox.ServeSilent()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return ln.Addr().String()
+	t.Cleanup(func() { s.Close() })
+	return s.Addr
 }
 
 func TestUnreadableCurrentPointer(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -147,12 +148,7 @@ func checkBundle(dir string, p versions.Platform, entry Entry) error {
 	if err != nil {
 		return err
 	}
-	paths := make([]string, 0, len(need))
-	for path := range need {
-		paths = append(paths, path)
-	}
-	slices.Sort(paths)
-	for _, path := range paths {
+	for _, path := range slices.Sorted(maps.Keys(need)) {
 		full := filepath.Join(dir, filepath.FromSlash(path))
 		fi, err := os.Stat(full)
 		switch {

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -97,33 +95,10 @@ func cmdSilentServer(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
 		ts.Fatalf("usage: silent-server VAR")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	s, err := sandbox.ServeSilent()
 	ts.Check(err)
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	ts.Defer(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	ts.Setenv(args[0], "http://"+ln.Addr().String())
+	ts.Defer(func() { s.Close() })
+	ts.Setenv(args[0], "http://"+s.Addr)
 }
 
 // expandenv FILE replaces $VAR and ${VAR} in FILE with the script's

@@ -138,3 +138,48 @@ func (r *recorder) Flush() {
 		f.Flush()
 	}
 }
+
+// Silent is a server that accepts connections and never answers, as a
+// hung update server does.
+type Silent struct {
+	// Addr is the address it listens on, 127.0.0.1:PORT.
+	Addr string
+	ln   net.Listener
+	mu   sync.Mutex
+	conn []net.Conn
+	done chan struct{}
+}
+
+// ServeSilent starts a Silent server on a free port of 127.0.0.1.
+func ServeSilent() (*Silent, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Silent{Addr: ln.Addr().String(), ln: ln, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conn = append(s.conn, c)
+			s.mu.Unlock()
+		}
+	}()
+	return s, nil
+}
+
+// Close stops listening and drops every connection.
+func (s *Silent) Close() error {
+	err := s.ln.Close()
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conn {
+		c.Close()
+	}
+	return err
+}
