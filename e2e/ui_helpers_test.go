@@ -109,6 +109,21 @@ func (x *xdisplay) gone(name string, within time.Duration) {
 	}
 }
 
+// destroyed waits until the window id no longer exists.
+func (x *xdisplay) destroyed(id string, within time.Duration) {
+	x.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if _, err := x.run("xdotool", "getwindowname", id); err != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			x.t.Fatalf("window %s still there after %s", id, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // key gives the window the keyboard focus and types keys (xdotool names:
 // Escape, Return).
 func (x *xdisplay) key(id string, keys ...string) {
@@ -131,6 +146,7 @@ func (x *xdisplay) screenshot(id, name string) string {
 		x.t.Fatal(err)
 	}
 	p := filepath.Join(dir, name+".png")
+	time.Sleep(500 * time.Millisecond) // a window just mapped may not be painted yet
 	if out, err := x.run("import", "-window", id, p); err != nil {
 		x.t.Fatalf("screenshot of window %s: %v %s", id, err, out)
 	}
