@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -182,29 +183,25 @@ func (c *Client) Refresh(ctx context.Context) error {
 	}
 	c.dropUnreadableCache()
 
-	cfg, err := config.New(c.opts.MetadataURL, root)
-	if err != nil {
-		return fmt.Errorf("refresh TUF metadata: %w", err)
+	up, f, err := c.refresh(ctx, root)
+	if stale(err) && ctx.Err() == nil {
+		// A cache between the launcher and the repository (a CDN edge)
+		// still has an older copy. Ask once more, past the caches; the
+		// trusted root is whatever the first try verified and stored.
+		c.log.Warn("the server sent an older copy of a metadata file than expected (a stale cache?); asking again with Cache-Control: no-cache", "err", err)
+		if root, err = c.trustedRoot(); err != nil {
+			return err
+		}
+		up, f, err = c.refresh(context.WithValue(ctx, noCacheKey{}, true), root)
+		if stale(err) {
+			err = fmt.Errorf("%w (a stale copy: the server, or a cache in front of it such as a CDN edge, still serves an older copy of this file than the one announced or already trusted; asked again past caches with Cache-Control: no-cache and got the same; it usually clears within minutes, or purge the CDN's cache)", err)
+		}
 	}
-	cfg.LocalMetadataDir = c.opts.MetadataDir
-	// go-tuf insists on a targets folder; it stays unused because targets are
-	// downloaded by Download, streamed, not by go-tuf in memory.
-	cfg.LocalTargetsDir = c.opts.MetadataDir
-	cfg.RemoteTargetsURL = c.opts.TargetsURL
-	f := &boundFetcher{t: c.t}
-	cfg.Fetcher = f
-	up, err := updater.New(cfg)
 	if err != nil {
-		return fmt.Errorf("load trusted root: %w", err)
-	}
-	if !c.opts.RefTime.IsZero() {
-		up.UnsafeSetRefTime(c.opts.RefTime)
-	}
-	err = f.with(ctx, up.Refresh)
-	if err != nil {
-		return fmt.Errorf("refresh TUF metadata from %s: %w", redact(c.opts.MetadataURL), err)
+		return err
 	}
 	trusted := up.GetTrustedMetadataSet()
+
 	c.up, c.fetcher = up, f
 	c.consistent = trusted.Root.Signed.ConsistentSnapshot
 	c.targets = c.targets[:0]
@@ -217,6 +214,38 @@ func (c *Client) Refresh(ctx context.Context) error {
 		"targets_version", trusted.Targets[metadata.TARGETS].Signed.Version,
 		"targets", len(c.targets), "took", time.Since(began).Round(time.Millisecond))
 	return nil
+}
+
+// refresh is one run of go-tuf's client workflow from root.
+func (c *Client) refresh(ctx context.Context, root []byte) (*updater.Updater, *boundFetcher, error) {
+	cfg, err := config.New(c.opts.MetadataURL, root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("refresh TUF metadata: %w", err)
+	}
+	cfg.LocalMetadataDir = c.opts.MetadataDir
+	// go-tuf insists on a targets folder; it stays unused because targets are
+	// downloaded by Download, streamed, not by go-tuf in memory.
+	cfg.LocalTargetsDir = c.opts.MetadataDir
+	cfg.RemoteTargetsURL = c.opts.TargetsURL
+	f := &boundFetcher{t: c.t}
+	cfg.Fetcher = f
+	up, err := updater.New(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load trusted root: %w", err)
+	}
+	if !c.opts.RefTime.IsZero() {
+		up.UnsafeSetRefTime(c.opts.RefTime)
+	}
+	if err := f.with(ctx, up.Refresh); err != nil {
+		return nil, nil, fmt.Errorf("refresh TUF metadata from %s: %w", redact(c.opts.MetadataURL), f.name(err))
+	}
+	return up, f, nil
+}
+
+// stale reports metadata older than announced or already trusted, or not
+// matching the hash its parent lists: what a cache with an old copy serves.
+func stale(err error) bool {
+	return errors.Is(err, &metadata.ErrBadVersionNumber{}) || errors.Is(err, &metadata.ErrLengthOrHashMismatch{})
 }
 
 // Targets lists the top-level targets after a successful Refresh, sorted
@@ -342,8 +371,19 @@ func (c *Client) dropUnreadableCache() {
 // is running go-tuf: go-tuf's API has none, so without this a deadline
 // could not stop it.
 type boundFetcher struct {
-	t   *transport
-	ctx context.Context
+	t    *transport
+	ctx  context.Context
+	last string // the URL of the last file fetched
+	err  error  // the error fetching it, if any
+}
+
+// name makes go-tuf's err name the file it is about: go-tuf's checks of a
+// file it fetched (signatures, versions, expiry) do not say which file.
+func (f *boundFetcher) name(err error) error {
+	if f.last == "" || f.err != nil {
+		return err // nothing fetched, or fetching failed: the error names the URL
+	}
+	return fmt.Errorf("%s (%s): %w", path.Base(f.last), f.last, err)
 }
 
 func (f *boundFetcher) with(ctx context.Context, run func() error) error {
@@ -357,6 +397,8 @@ func (f *boundFetcher) DownloadFile(urlPath string, maxLength int64, _ time.Dura
 	if f.ctx == nil {
 		return nil, fmt.Errorf("fetch %s: metadata fetched outside Refresh or Target", redact(urlPath))
 	}
-	data, err := f.t.fetchBytes(f.ctx, urlPath, maxLength)
-	return data, rootWalkEnd(urlPath, err)
+	f.last = redact(urlPath)
+	var data []byte
+	data, f.err = f.t.fetchBytes(f.ctx, urlPath, maxLength)
+	return data, rootWalkEnd(urlPath, f.err)
 }

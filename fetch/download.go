@@ -14,12 +14,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/tufup-go/tufup/internal/fsutil"
 )
@@ -130,7 +129,9 @@ type download struct {
 	f          *os.File
 	off        int64 // bytes in the part file, all of them hashed
 	fetched    int64 // bytes received from the network in this call
+	kept       int64 // bytes of an earlier call's part still in use
 	resumed    bool  // some bytes of the part came from an earlier request
+	noRange    bool  // the server cannot resume: every try starts at byte 0
 	lastReport time.Time
 }
 
@@ -147,12 +148,14 @@ func (d *download) run(ctx context.Context, dest string) error {
 	defer func() {
 		if d.f != nil {
 			d.f.Close()
+			if d.off == 0 {
+				os.Remove(d.part) // nothing worth resuming
+			}
 		}
 	}()
 	if err := d.adopt(); err != nil {
 		return err
 	}
-	resumedFrom := d.off
 	for scratch := false; ; scratch = true {
 		err := d.fill(ctx)
 		if err == nil {
@@ -193,7 +196,7 @@ func (d *download) run(ctx context.Context, dest string) error {
 	}
 	took := time.Since(began)
 	d.c.log.Info("target downloaded", "target", d.t.Name, "file", dest, "bytes", d.t.Length,
-		"fetched", d.fetched, "resumed_from", resumedFrom,
+		"fetched", d.fetched, "resumed_from", d.kept,
 		"took", took.Round(time.Millisecond), "mib_per_s", rate(d.fetched, took))
 	return nil
 }
@@ -221,13 +224,23 @@ func (d *download) adopt() error {
 		d.c.log.Warn("discarding partial download longer than the target", "file", d.part, "bytes", size, "length", d.t.Length)
 		return d.restart()
 	}
+	// A part that holds an HTML page (a captive portal's, kept by an
+	// older version) would only fail the hash once the rest is appended.
+	head := make([]byte, min(size, 512))
+	if _, err := d.f.ReadAt(head, 0); err != nil {
+		return fmt.Errorf("read %s: %w", d.part, err)
+	}
+	if !wantsHTML(d.t.Name) && http.DetectContentType(head) == "text/html; charset=utf-8" {
+		d.c.log.Warn("discarding partial download that holds an HTML page", "file", d.part, "bytes", size)
+		return d.restart()
+	}
 	if _, err := io.CopyBuffer(d.v, io.NewSectionReader(d.f, 0, size), make([]byte, copyBufferSize)); err != nil {
 		return fmt.Errorf("read %s: %w", d.part, err)
 	}
 	if _, err := d.f.Seek(size, io.SeekStart); err != nil {
 		return err
 	}
-	d.off, d.resumed = size, true
+	d.off, d.kept, d.resumed = size, size, true
 	d.c.log.Info("resuming download", "target", d.t.Name, "from", size, "length", d.t.Length)
 	return nil
 }
@@ -240,8 +253,15 @@ func (d *download) restart() error {
 		return err
 	}
 	d.v.reset()
-	d.off = 0
+	d.off, d.kept = 0, 0
 	return nil
+}
+
+// wantsHTML tells targets that are HTML pages themselves, for which an
+// HTML answer is no sign of a captive portal.
+func wantsHTML(name string) bool {
+	ext := strings.ToLower(path.Ext(name))
+	return ext == ".html" || ext == ".htm"
 }
 
 // fill fetches the bytes from d.off to the end, retrying (and resuming)
@@ -249,21 +269,41 @@ func (d *download) restart() error {
 func (d *download) fill(ctx context.Context) error {
 	buf := make([]byte, copyBufferSize)
 	d.report(true)
-	return d.c.t.retry(ctx, d.shown, func() error {
+	return d.c.t.retry(ctx, d.shown, func() int64 { return d.off }, func() error {
 		if d.off == d.t.Length {
 			return nil
 		}
-		b, err := d.c.t.open(ctx, d.url, d.off)
-		if err != nil {
-			var he *metadata.ErrDownloadHTTP
-			if errors.As(err, &he) && he.StatusCode == http.StatusRequestedRangeNotSatisfiable {
-				return &BadContentError{URL: d.shown, Msg: fmt.Sprintf("server cannot resume at byte %d (416)", d.off)}
+		if d.noRange && d.off > 0 {
+			if err := d.restart(); err != nil {
+				return err
 			}
+		}
+		b, err := d.c.t.open(ctx, d.url, d.off)
+		var re *resumeError
+		if errors.As(err, &re) {
+			// Appending this answer would corrupt the file: start it again.
+			d.c.log.Warn("the server cannot resume this download; downloading it again from the start",
+				"target", d.t.Name, "err", err)
+			d.noRange = true
+			if err := d.restart(); err != nil {
+				return err
+			}
+			b, err = d.c.t.open(ctx, d.url, 0)
+		}
+		if err != nil {
 			return err
 		}
 		defer b.Close()
+		if b.header != nil && b.start == 0 {
+			if err := checkAnswer(d.shown, b.header, nil, wantsHTML(d.t.Name)); err != nil {
+				return err
+			}
+		}
 		if b.start != d.off {
 			// The server sent the whole file instead of the range.
+			d.c.log.Warn("the server ignored the Range request; downloading it again from the start",
+				"target", d.t.Name, "url", d.shown, "had", d.off)
+			d.noRange = true
 			if err := d.restart(); err != nil {
 				return err
 			}

@@ -21,7 +21,15 @@ var numberedRoot = regexp.MustCompile(`^[0-9]+\.root\.json$`)
 // against such a bucket fails on the root version that is not there yet.
 // Nothing is given away: a server can always hide a new root by answering
 // 404, and a 403 for timestamp.json or anything else is still an error.
+//
+// An HTML page for it (a host's "not found" page served with 200, a soft
+// 404) ends the walk the same way, for the same reason.
 func rootWalkEnd(urlPath string, err error) error {
+	var ua *UnexpectedAnswerError
+	if errors.As(err, &ua) && ua.HTML && numberedRoot.MatchString(path.Base(urlPath)) {
+		return fmt.Errorf("%w (an HTML page for the next root version counts as its absence): %w",
+			&metadata.ErrDownloadHTTP{StatusCode: http.StatusNotFound, URL: ua.URL}, err)
+	}
 	var he *metadata.ErrDownloadHTTP
 	if err == nil || !errors.As(err, &he) || he.StatusCode != http.StatusForbidden || !numberedRoot.MatchString(path.Base(urlPath)) {
 		return err

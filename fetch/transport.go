@@ -1,6 +1,7 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,10 @@ const stallBytes = 1 << 10
 const (
 	firstBackoff = 250 * time.Millisecond
 	maxBackoff   = 4 * time.Second
+	// maxRetryAfter is the longest Retry-After honoured when the context
+	// sets no deadline (a first install): a server asking for more is
+	// taken as refusing for now.
+	maxRetryAfter = 2 * time.Minute
 )
 
 // transport performs single GETs over http(s):// and file:// and knows which
@@ -142,12 +147,101 @@ func origin(u *url.URL) string {
 	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
+// noCacheKey marks a context whose requests ask caches on the way to
+// revalidate (Cache-Control: no-cache): a retry after a stale copy.
+type noCacheKey struct{}
+
 // body is an open response positioned at byte start of the resource.
 type body struct {
 	io.ReadCloser
 	start  int64 // offset of the first byte of this body in the resource
 	size   int64 // size of the whole resource, -1 when unknown
 	length int64 // bytes this body claims to hold, -1 when unknown
+	header http.Header
+}
+
+// StatusError is an HTTP answer other than 200 or 206. It unwraps to
+// go-tuf's *metadata.ErrDownloadHTTP, whose 404 ends go-tuf's root walk.
+type StatusError struct {
+	Status     int
+	URL        string
+	RetryAfter time.Duration // the server's Retry-After (429, 503), 0 when none
+}
+
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("%s: the server answered %d %s", e.URL, e.Status, http.StatusText(e.Status))
+	switch {
+	case e.Status == http.StatusTooManyRequests && e.RetryAfter > 0:
+		msg += fmt.Sprintf(" (rate limited: asked to retry after %s)", e.RetryAfter)
+	case e.Status == http.StatusTooManyRequests:
+		msg += " (rate limited)"
+	case e.RetryAfter > 0:
+		msg += fmt.Sprintf(" (asked to retry after %s)", e.RetryAfter)
+	}
+	return msg
+}
+
+func (e *StatusError) Unwrap() error {
+	return &metadata.ErrDownloadHTTP{StatusCode: e.Status, URL: e.URL}
+}
+
+// RateLimited reports whether err is a server asking the client to slow
+// down (429, or 503 with Retry-After): asking it for something else, or
+// more, is the wrong answer.
+func RateLimited(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && (se.Status == http.StatusTooManyRequests || (se.Status == http.StatusServiceUnavailable && se.RetryAfter > 0))
+}
+
+// parseRetryAfter reads Retry-After: delta-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err == nil {
+		return time.Duration(max(n, 0)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// UnexpectedAnswerError reports a 200 answer that cannot be the file asked
+// for: an HTML page (a captive portal, or a host's "not found" page served
+// with 200), or data compressed on the fly. Nothing of it is kept; a
+// partial download stays as it was, for a later try.
+type UnexpectedAnswerError struct {
+	URL  string
+	Msg  string
+	HTML bool
+}
+
+func (e *UnexpectedAnswerError) Error() string { return e.URL + ": " + e.Msg }
+
+// htmlMsg is what an HTML page instead of a file most likely means.
+const htmlMsg = "the server answered with an HTML page: a captive portal or a missing file?"
+
+// checkAnswer refuses an answer that is an HTML page or compressed on the
+// fly when neither can be what was asked for. first is the start of the
+// body when it is already read (metadata), nil otherwise.
+func checkAnswer(shown string, h http.Header, first []byte, wantHTML bool) error {
+	if enc := h.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		return &UnexpectedAnswerError{URL: shown, Msg: fmt.Sprintf("the server compressed its answer on the fly (Content-Encoding: %s), which changes the signed bytes; serve the file as stored", enc)}
+	}
+	if wantHTML {
+		return nil
+	}
+	ctype, _, _ := strings.Cut(h.Get("Content-Type"), ";")
+	ctype = strings.ToLower(strings.TrimSpace(ctype))
+	trimmed := bytes.TrimLeft(first, " \t\r\n")
+	if ctype == "text/html" || ctype == "application/xhtml+xml" || (len(trimmed) > 0 && trimmed[0] == '<') {
+		return &UnexpectedAnswerError{URL: shown, Msg: htmlMsg, HTML: true}
+	}
+	if len(first) >= 2 && first[0] == 0x1f && first[1] == 0x8b {
+		return &UnexpectedAnswerError{URL: shown, Msg: "the server sent gzip-compressed data where JSON was expected (compressed on the fly?)"}
+	}
+	return nil
 }
 
 // netError marks failures of the network (connection refused or cut, stalls,
@@ -165,7 +259,7 @@ type StallError struct {
 }
 
 func (e *StallError) Error() string {
-	return fmt.Sprintf("%s: stalled: less than %d bytes received in %s", e.URL, stallBytes, e.Idle)
+	return fmt.Sprintf("%s: stalled: less than %d bytes received in %s (idle_timeout)", e.URL, stallBytes, e.Idle)
 }
 
 // retryable reports whether err is worth another attempt. Failures to
@@ -184,25 +278,48 @@ func retryable(err error) bool {
 		return true
 	}
 	var he *metadata.ErrDownloadHTTP
-	return errors.As(err, &he) && he.StatusCode >= 500
+	return errors.As(err, &he) && (he.StatusCode >= 500 || he.StatusCode == http.StatusTooManyRequests)
 }
 
 // retry runs op until it succeeds, fails for good, or the retries or the
-// context's time run out. It never sleeps past the context's deadline: a
-// wait that cannot end before the deadline returns the last error at once,
-// so the caller's time budget holds.
-func (t *transport) retry(ctx context.Context, what string, op func() error) error {
+// context's time run out. A server's Retry-After is honoured: no retry
+// comes sooner. It never sleeps past the context's deadline: a wait that
+// cannot end before the deadline returns the last error at once, so the
+// caller's time budget holds. progress, when not nil, tells how far op got
+// (bytes kept): a try that got further than any before does not count
+// against the retries, so a link that drops every few MB still finishes
+// while every try brings bytes (the idle guard ends a link that brings none).
+func (t *transport) retry(ctx context.Context, what string, progress func() int64, op func() error) error {
 	wait := firstBackoff
-	for attempt := 1; ; attempt++ {
+	var best int64
+	if progress != nil {
+		best = progress()
+	}
+	for failures := 1; ; failures++ {
 		err := op()
-		if err == nil || !retryable(err) || attempt > t.retries || ctx.Err() != nil {
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		if progress != nil && t.retries > 0 {
+			if p := progress(); p > best {
+				best, failures, wait = p, 1, firstBackoff
+			}
+		}
+		if failures > t.retries {
 			return err
 		}
 		d := wait/2 + rand.N(wait/2+1)
+		var se *StatusError
+		if errors.As(err, &se) && se.RetryAfter > 0 {
+			d = max(d, se.RetryAfter)
+			if _, ok := ctx.Deadline(); !ok && d > maxRetryAfter {
+				return err
+			}
+		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
 			return err
 		}
-		t.log.Warn("request failed, retrying", "url", what, "attempt", attempt, "retries", t.retries, "wait", d, "err", err)
+		t.log.Warn("request failed, retrying", "url", what, "attempt", failures, "retries", t.retries, "wait", d.Round(time.Millisecond), "err", err)
 		timer := time.NewTimer(d)
 		select {
 		case <-timer.C:
@@ -245,6 +362,10 @@ func (t *transport) openHTTP(ctx context.Context, u *url.URL, offset int64) (*bo
 	if t.userAgent != "" {
 		req.Header.Set("User-Agent", t.userAgent)
 	}
+	if ctx.Value(noCacheKey{}) != nil {
+		req.Header.Set("Cache-Control", "no-cache")
+		req.Header.Set("Pragma", "no-cache")
+	}
 	if t.origins[origin(u)] {
 		for k, v := range t.headers {
 			req.Header.Set(k, v)
@@ -267,26 +388,28 @@ func (t *transport) openHTTP(ctx context.Context, u *url.URL, offset int64) (*bo
 		cancel(nil)
 		return nil, err
 	}
-	b := &body{start: 0, size: -1, length: resp.ContentLength}
+	b := &body{start: 0, size: -1, length: resp.ContentLength, header: resp.Header}
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		b.size = resp.ContentLength
 	case resp.StatusCode == http.StatusPartialContent && offset > 0:
 		start, end, size, err := parseContentRange(resp.Header.Get("Content-Range"))
 		if err != nil {
-			return fail(&BadContentError{URL: shown, Msg: err.Error()})
+			return fail(&resumeError{URL: shown, Msg: err.Error()})
 		}
 		if start != offset {
-			return fail(&BadContentError{URL: shown, Msg: fmt.Sprintf("asked for bytes from %d, got a range starting at %d", offset, start)})
+			return fail(&resumeError{URL: shown, Msg: fmt.Sprintf("asked for bytes from %d, got a range starting at %d", offset, start)})
 		}
 		if resp.ContentLength >= 0 && resp.ContentLength != end-start+1 {
-			return fail(&BadContentError{URL: shown, Msg: fmt.Sprintf("Content-Range %d-%d disagrees with Content-Length %d", start, end, resp.ContentLength)})
+			return fail(&resumeError{URL: shown, Msg: fmt.Sprintf("Content-Range %d-%d disagrees with Content-Length %d", start, end, resp.ContentLength)})
 		}
 		b.start, b.size, b.length = start, size, end-start+1
+	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && offset > 0:
+		return fail(&resumeError{URL: shown, Msg: fmt.Sprintf("the server cannot resume at byte %d (416)", offset)})
 	default:
 		// Drain a little so the connection can be reused; never much.
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return fail(&metadata.ErrDownloadHTTP{StatusCode: resp.StatusCode, URL: shown})
+		return fail(&StatusError{Status: resp.StatusCode, URL: shown, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())})
 	}
 	b.ReadCloser = &stallReader{
 		r: resp.Body, idle: t.idle, stall: stall, cancel: cancel,
@@ -294,6 +417,13 @@ func (t *transport) openHTTP(ctx context.Context, u *url.URL, offset int64) (*bo
 	}
 	return b, nil
 }
+
+// resumeError reports an answer to a Range request that cannot be appended
+// to the bytes already there: a wrong or unparsable Content-Range, or 416.
+// The download starts that file again from its first byte.
+type resumeError struct{ URL, Msg string }
+
+func (e *resumeError) Error() string { return e.URL + ": cannot resume: " + e.Msg }
 
 // wrapNetErr names the real cause of a failed request: the caller's
 // context (final), a stall (retryable) or the network (retryable).
@@ -466,7 +596,8 @@ func fileURLPath(u *url.URL) (string, error) {
 // maxLength bytes whatever the server claims or sends.
 func (t *transport) fetchBytes(ctx context.Context, rawURL string, maxLength int64) ([]byte, error) {
 	var data []byte
-	err := t.retry(ctx, redact(rawURL), func() error {
+	shown := redact(rawURL)
+	err := t.retry(ctx, shown, nil, func() error {
 		b, err := t.open(ctx, rawURL, 0)
 		if err != nil {
 			return err
@@ -481,6 +612,11 @@ func (t *transport) fetchBytes(ctx context.Context, rawURL string, maxLength int
 		}
 		if int64(len(buf)) > maxLength {
 			return &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: more than the limit of %d bytes", redact(rawURL), maxLength)}
+		}
+		if b.header != nil {
+			if err := checkAnswer(shown, b.header, buf, false); err != nil {
+				return err
+			}
 		}
 		data = buf
 		return nil

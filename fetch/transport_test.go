@@ -131,7 +131,7 @@ func TestRefreshHonoursContextDeadline(t *testing.T) {
 }
 
 func TestNotFoundAndForbiddenAreNotRetried(t *testing.T) {
-	for _, status := range []int{http.StatusNotFound, http.StatusForbidden, http.StatusTooManyRequests} {
+	for _, status := range []int{http.StatusNotFound, http.StatusForbidden, http.StatusUnauthorized} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			repo := fetchtest.New(t, false)
 			repo.AddTarget("app-1.0.0.tar.gz", []byte("one"))

@@ -35,6 +35,7 @@ type Request struct {
 	Header http.Header // every header received
 	Status int         // status answered
 	Bytes  int64       // body bytes sent
+	Time   time.Time   // when it arrived
 }
 
 // A Fault answers one request its own way; serve answers it properly.
@@ -109,12 +110,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		scheme = "https"
 	}
 	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+	seen := Request{
+		Origin: scheme + "://" + r.Host, Path: r.URL.Path, Range: r.Header.Get("Range"),
+		Header: r.Header.Clone(), Time: time.Now(),
+	}
 	defer func() {
+		seen.Status, seen.Bytes = cw.status, cw.n
 		s.mu.Lock()
-		s.reqs = append(s.reqs, Request{
-			Origin: scheme + "://" + r.Host, Path: r.URL.Path, Range: r.Header.Get("Range"),
-			Header: r.Header.Clone(), Status: cw.status, Bytes: cw.n,
-		})
+		s.reqs = append(s.reqs, seen)
 		s.mu.Unlock()
 	}()
 	s.mu.Lock()
