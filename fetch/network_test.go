@@ -225,6 +225,13 @@ func TestHTMLPageInsteadOfTheFile(t *testing.T) {
 		t.Fatalf("Refresh: err = %v, want the HTML page named with its URL", err)
 	}
 	refresh(t, c)
+	// A host's "not found" page for the next root version ends the root
+	// walk as a 404 would.
+	srv.Misbehave("2.root.json", 1, fetchtest.HTMLPage())
+	refresh(t, c)
+	if reqs := srv.RequestsFor("2.root.json"); reqs[len(reqs)-1].Bytes < 50 {
+		t.Fatalf("2.root.json requests %+v, want the last one answered with the HTML page", reqs)
+	}
 
 	os.WriteFile(dest+".part", data[:100_000], 0o644)
 	srv.Misbehave(app, 1, fetchtest.HTMLPage())

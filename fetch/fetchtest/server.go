@@ -84,7 +84,8 @@ func (s *Server) Behave() {
 	s.faults = nil
 }
 
-// Requests returns every request so far, oldest first.
+// Requests returns every request so far in the order they arrived. Status
+// and Bytes are filled in when the answer ends.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -114,10 +115,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Origin: scheme + "://" + r.Host, Path: r.URL.Path, Range: r.Header.Get("Range"),
 		Header: r.Header.Clone(), Time: time.Now(),
 	}
+	s.mu.Lock()
+	i := len(s.reqs)
+	s.reqs = append(s.reqs, seen)
+	s.mu.Unlock()
 	defer func() {
-		seen.Status, seen.Bytes = cw.status, cw.n
 		s.mu.Lock()
-		s.reqs = append(s.reqs, seen)
+		s.reqs[i].Status, s.reqs[i].Bytes = cw.status, cw.n
 		s.mu.Unlock()
 	}()
 	s.mu.Lock()
