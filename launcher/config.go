@@ -55,9 +55,9 @@ type Config struct {
 	// IdleTimeout aborts a download that receives (almost) nothing for
 	// this long.
 	IdleTimeout Duration `json:"idle_timeout,omitempty"`
-	// DownloadTimeout bounds an update's downloads while a version is
-	// installed (on-start policy), so a slow server cannot hold the app's
-	// start for long; the download resumes at the next start.
+	// DownloadTimeout bounds how long an update's downloads may hold the
+	// start of an installed version (on-start policy): past it, the
+	// installed version starts and the update goes on in the background.
 	DownloadTimeout Duration `json:"download_timeout,omitempty"`
 	// Headers are sent with every request (for instance an Authorization
 	// token); their values are never logged.
@@ -95,7 +95,7 @@ const (
 	DefaultKeepVersions      = 2
 	DefaultCheckTimeout      = 5 * time.Second
 	DefaultIdleTimeout       = 30 * time.Second
-	DefaultDownloadTimeout   = 10 * time.Minute
+	DefaultDownloadTimeout   = 10 * time.Second
 	DefaultProbationStarts   = 3
 	DefaultProbationFailures = 2
 	DefaultProbationWindow   = 10 * time.Second

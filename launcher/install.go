@@ -16,6 +16,7 @@ import (
 
 	"github.com/tufup-go/tufup/fetch"
 	"github.com/tufup-go/tufup/layout"
+	"github.com/tufup-go/tufup/versions"
 )
 
 // errPatch marks a failure of the patches themselves (as opposed to the
@@ -177,8 +178,17 @@ func (l *Launcher) cleanup(state *layout.State) {
 	}
 	l.cleanCache()
 	// Completed downloads are installed now; partial ones of newer
-	// releases are kept so that they resume.
-	l.removeStale(l.dir.Downloads(), func(name string) bool { return !strings.HasSuffix(name, ".part") })
+	// releases are kept so that they resume, those of releases no newer
+	// than the current one will never be needed.
+	cur, curErr := versions.Parse(current)
+	l.removeStale(l.dir.Downloads(), func(name string) bool {
+		target, partial := strings.CutSuffix(name, ".part")
+		if !partial || curErr != nil {
+			return !partial
+		}
+		t, err := versions.ParseTarget(target)
+		return err != nil || t.Version.Compare(cur) <= 0
+	})
 	if !removed {
 		return // an up-to-date start with nothing to remove writes nothing
 	}
@@ -217,8 +227,14 @@ func keepSet(installed []string, current string, keep int) map[string]bool {
 
 // unusable tells a target the server cannot give (a 4xx answer) or gives
 // wrong (bytes that fail verification) from a failure of the network.
+// A server that rate-limits is not "unusable": asking it for the bigger
+// archive instead would be the wrong answer to "slow down".
 func unusable(err error) bool {
+	if fetch.RateLimited(err) {
+		return false
+	}
 	var httpErr *metadata.ErrDownloadHTTP
 	var badErr *fetch.BadContentError
-	return (errors.As(err, &httpErr) && httpErr.StatusCode >= 400 && httpErr.StatusCode < 500) || errors.As(err, &badErr)
+	var answerErr *fetch.UnexpectedAnswerError
+	return (errors.As(err, &httpErr) && httpErr.StatusCode >= 400 && httpErr.StatusCode < 500) || errors.As(err, &badErr) || errors.As(err, &answerErr)
 }

@@ -20,11 +20,11 @@ import (
 // Fault added with Misbehave answers the next matching requests its way.
 type Server struct {
 	*httptest.Server
+	Faults
 	files http.Handler
 
-	mu     sync.Mutex
-	faults []*rule
-	reqs   []Request
+	mu   sync.Mutex
+	reqs []Request
 }
 
 // Request is what the server saw and did.
@@ -41,10 +41,55 @@ type Request struct {
 // A Fault answers one request its own way; serve answers it properly.
 type Fault func(w http.ResponseWriter, r *http.Request, serve http.Handler)
 
+// Faults is a list of faults to play on requests, in front of any handler
+// (Server has one; e2e tests put one in front of their own server).
+type Faults struct {
+	mu    sync.Mutex
+	rules []*rule
+}
+
 type rule struct {
 	suffix string
 	left   int // requests still to spoil; < 0 for all of them
 	fault  Fault
+}
+
+// Misbehave makes the next times requests whose path ends in suffix ("" for
+// any) go to f; times < 0 spoils all of them. Faults added earlier are
+// tried first.
+func (fs *Faults) Misbehave(suffix string, times int, f Fault) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.rules = append(fs.rules, &rule{suffix: suffix, left: times, fault: f})
+}
+
+// Behave drops every fault not used up yet.
+func (fs *Faults) Behave() {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.rules = nil
+}
+
+// Serve answers r through the first fault that matches it and reports
+// whether one did; serve is the proper handler the fault may call.
+func (fs *Faults) Serve(w http.ResponseWriter, r *http.Request, serve http.Handler) bool {
+	fs.mu.Lock()
+	var f Fault
+	for _, rl := range fs.rules {
+		if rl.left != 0 && strings.HasSuffix(r.URL.Path, rl.suffix) {
+			f = rl.fault
+			if rl.left > 0 {
+				rl.left--
+			}
+			break
+		}
+	}
+	fs.mu.Unlock()
+	if f == nil {
+		return false
+	}
+	f(w, r, serve)
+	return true
 }
 
 // NewServer serves root over http on 127.0.0.1 until the test ends.
@@ -66,22 +111,6 @@ func NewTLSServer(t testing.TB, root string) *Server {
 
 func newServer(root string) *Server {
 	return &Server{files: http.FileServer(http.Dir(root))}
-}
-
-// Misbehave makes the next times requests whose path ends in suffix ("" for
-// any) go to f; times < 0 spoils all of them. Faults added earlier are
-// tried first.
-func (s *Server) Misbehave(suffix string, times int, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = append(s.faults, &rule{suffix: suffix, left: times, fault: f})
-}
-
-// Behave drops every fault not used up yet.
-func (s *Server) Behave() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
 }
 
 // Requests returns every request so far in the order they arrived. Status
@@ -124,23 +153,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reqs[i].Status, s.reqs[i].Bytes = cw.status, cw.n
 		s.mu.Unlock()
 	}()
-	s.mu.Lock()
-	var f Fault
-	for _, rl := range s.faults {
-		if rl.left != 0 && strings.HasSuffix(r.URL.Path, rl.suffix) {
-			f = rl.fault
-			if rl.left > 0 {
-				rl.left--
-			}
-			break
-		}
-	}
-	s.mu.Unlock()
-	if f == nil {
+	if !s.Faults.Serve(cw, r, s.files) {
 		s.files.ServeHTTP(cw, r)
-		return
 	}
-	f(cw, r, s.files)
 }
 
 // countingWriter counts the body bytes a handler sent.
