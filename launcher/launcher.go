@@ -177,7 +177,9 @@ func (l *Launcher) updateOnStart(ctx context.Context, installed bool) error {
 
 // updateLocked is one update attempt; the caller holds the lock. bounded
 // limits the downloads of an update to download_timeout when a version is
-// installed, so the app's start is not held up for long.
+// installed, so the app's start is not held up for long: past it, the
+// update goes on in a detached "launcher --update-only" while the installed
+// version starts.
 func (l *Launcher) updateLocked(ctx context.Context, bounded bool) error {
 	if err := l.dir.CleanLeftovers(); err != nil {
 		l.log.Warn("leftovers not cleaned up yet", "error", err)
@@ -198,6 +200,7 @@ func (l *Launcher) updateLocked(ctx context.Context, bounded bool) error {
 	installed, _ := l.dir.Current()
 	l.events.phase(PhaseCheck, installed, "", 0)
 	plan, client, err := l.check(ctx, &state)
+	background := false
 	if err == nil && plan != nil {
 		installCtx := ctx
 		if bounded && plan.From != "" {
@@ -206,6 +209,10 @@ func (l *Launcher) updateLocked(ctx context.Context, bounded bool) error {
 			defer cancel()
 		}
 		err = l.install(installCtx, client, plan, &state)
+		if err != nil && installCtx.Err() != nil && ctx.Err() == nil {
+			background = true
+			err = fmt.Errorf("the update to %s did not finish within download_timeout (%s): %w", plan.To, time.Duration(l.cfg.DownloadTimeout), err)
+		}
 	}
 	if client != nil && l.cfg.SelfUpdate {
 		if err := l.selfUpdate(ctx, client, &state); err != nil {
@@ -214,6 +221,13 @@ func (l *Launcher) updateLocked(ctx context.Context, bounded bool) error {
 	}
 	check := &layout.Check{Time: start.UTC()}
 	switch {
+	case background:
+		check.Result, check.Error = "continuing in the background", err.Error()
+		l.log.Info("the update takes longer than download_timeout; starting the installed version and finishing the update in the background",
+			"download_timeout", time.Duration(l.cfg.DownloadTimeout), "error", err)
+		if err := l.startBackgroundUpdate(); err != nil {
+			l.log.Warn("cannot start the background update; the download resumes at the next start", "error", err)
+		}
 	case err != nil:
 		check.Result, check.Error = "failed", err.Error()
 		l.log.Error("update failed; starting the installed version", "error", err)
