@@ -41,8 +41,11 @@ func newS3Store(ctx context.Context, u *url.URL, endpoint string) (*s3Store, err
 	host, secure := "s3.amazonaws.com", true
 	if endpoint != "" {
 		e, err := url.Parse(endpoint)
-		if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" || strings.Trim(e.Path, "/") != "" {
-			return nil, fmt.Errorf("endpoint %q: want http(s)://HOST[:PORT], without a path", endpoint)
+		if err != nil {
+			return nil, fmt.Errorf("endpoint: %w", err)
+		}
+		if (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" || strings.Trim(e.Path, "/") != "" || e.User != nil {
+			return nil, fmt.Errorf("endpoint %s: want http(s)://HOST[:PORT], without a path or credentials", e.Redacted())
 		}
 		host, secure = e.Host, e.Scheme == "https"
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -97,11 +98,32 @@ func TestPublishS3(t *testing.T) {
 	}
 	var keys []string
 	for _, w := range writes(s) {
+		if strings.HasSuffix(w, StateKey) {
+			continue
+		}
 		keys = append(keys, strings.TrimPrefix(w, "PUT /updates/apps/demo/"))
 	}
 	want := []string{"targets/demo-1.1.0.patch", "targets/demo-1.1.0.tar.gz", "metadata/targets.json", "metadata/snapshot.json", "metadata/timestamp.json"}
 	if !slices.Equal(phaseSorted(keys), want) {
 		t.Fatalf("second release wrote %v, want %v", keys, want)
+	}
+
+	// Withdrawn, then pruned once the grace period is over.
+	if err := tr.r.RemoveLatest(); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := Publish(ctx, tr.repoDir(), dest, Options{Endpoint: s.URL, Prune: true, Grace: time.Hour}); err != nil || sum.Deleted != 0 {
+		t.Fatalf("prune within the grace period: %+v, %v", sum, err)
+	}
+	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	if sum, err := Publish(ctx, tr.repoDir(), dest, Options{Endpoint: s.URL, Prune: true, Grace: time.Hour, Now: later}); err != nil || sum.Deleted != 2 {
+		t.Fatalf("prune after the grace period: %+v, %v", sum, err)
+	}
+	for _, name := range []string{"demo-1.1.0.tar.gz", "demo-1.1.0.patch", "demo-1.0.0.tar.gz"} {
+		_, err := s.Client().StatObject(ctx, "updates", "apps/demo/targets/"+name, minio.StatObjectOptions{})
+		if gone := minio.ToErrorResponse(err).StatusCode == http.StatusNotFound; gone != (name != "demo-1.0.0.tar.gz") {
+			t.Errorf("%s: after pruning, stat says %v", name, err)
+		}
 	}
 }
 

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tufup-go/tufup/repo"
 )
 
 // DefaultGrace is how long a target no longer listed by the published
@@ -168,7 +170,7 @@ func publish(ctx context.Context, st store, shown, repoDir string, opts Options)
 		verb = "dry run: would publish"
 	}
 	fmt.Fprintf(opts.Out, "%s %s to %s: %d file(s) uploaded (%s), %d unchanged, %d target(s) pruned\n",
-		verb, repoDir, shown, sum.Uploaded, humanBytes(sum.Bytes), sum.Unchanged, sum.Deleted)
+		verb, repoDir, shown, sum.Uploaded, repo.FormatSize(sum.Bytes), sum.Unchanged, sum.Deleted)
 	return sum, nil
 }
 
@@ -556,7 +558,7 @@ func (u *uploader) phase(ctx context.Context, steps []step, n int, sum *Summary)
 
 func (u *uploader) put(ctx context.Context, f localFile) error {
 	u.mu.Lock()
-	fmt.Fprintf(u.opts.Out, "%supload %s (%s)\n", u.dry(), f.key, humanBytes(f.size))
+	fmt.Fprintf(u.opts.Out, "%supload %s (%s)\n", u.dry(), f.key, repo.FormatSize(f.size))
 	u.mu.Unlock()
 	if u.opts.DryRun {
 		return nil
@@ -592,18 +594,6 @@ func (u *uploader) dry() string {
 		return "would "
 	}
 	return ""
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 func sha256Hex(data []byte) string {

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -84,14 +83,14 @@ func StartNginx(t testing.TB, root string) (baseURL, accessLog string) {
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		if err := waitListening(addr, exited); err != nil {
 			log, _ := os.ReadFile(errorLog)
-			stopNginx(cmd, exited)
+			stopProcess(cmd, exited)
 			if attempt < 5 && bytes.Contains(log, []byte("Address already in use")) {
 				continue
 			}
 			t.Fatalf("nginx did not start: %v\n%s", err, log)
 		}
 		t.Cleanup(func() {
-			if err := stopNginx(cmd, exited); err != nil {
+			if err := stopProcess(cmd, exited); err != nil {
 				t.Errorf("stop nginx: %v", err)
 			}
 		})
@@ -189,7 +188,7 @@ func waitListening(addr string, exited <-chan error) error {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			return fmt.Errorf("nginx exited: %v", err)
+			return fmt.Errorf("the server exited: %v", err)
 		default:
 		}
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
@@ -199,21 +198,6 @@ func waitListening(addr string, exited <-chan error) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("nothing listens on %s after 10 s", addr)
-}
-
-// stopNginx asks the master for a fast shutdown, then kills it.
-func stopNginx(cmd *exec.Cmd, exited <-chan error) error {
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		cmd.Process.Kill()
-	}
-	select {
-	case <-exited:
-		return nil
-	case <-time.After(5 * time.Second):
-		cmd.Process.Kill()
-		<-exited
-		return errors.New("nginx ignored SIGTERM for 5 s; killed")
-	}
 }
 
 func nginxConfig(dir, root, accessLog string, port int) string {
