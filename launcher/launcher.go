@@ -197,6 +197,11 @@ func (l *Launcher) updateLocked(ctx context.Context, bounded bool) error {
 	}
 	state := l.loadState()
 	start := time.Now()
+	if _, err := l.dir.Current(); errors.Is(err, layout.ErrNoCurrent) {
+		if err := l.installSeed(ctx, &state); err != nil {
+			l.log.Warn("seed not installed; installing from the repository", "error", err)
+		}
+	}
 	installed, _ := l.dir.Current()
 	l.events.phase(PhaseCheck, installed, "", 0)
 	plan, client, err := l.check(ctx, &state)

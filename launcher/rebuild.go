@@ -109,9 +109,17 @@ func (l *Launcher) rebuildFromPatches(ctx context.Context, client *fetch.Client,
 // rebuildFromArchive downloads the full archive and extracts it into
 // staging (with its index) as it decompresses.
 func (l *Launcher) rebuildFromArchive(ctx context.Context, client *fetch.Client, plan *Plan, staging string) error {
-	f, err := client.Download(ctx, plan.Archive, l.dir.Downloads())
-	if err != nil {
-		return fmt.Errorf("download %s: %w", plan.Archive.Name, err)
+	// The seed shipped with the launcher is another source of the archive;
+	// client is nil when the seed is installed offline.
+	f := l.seedArchive(plan.Archive)
+	if f == "" && client == nil {
+		return fmt.Errorf("%s: not in the seed, and no connection to download it", plan.Archive.Name)
+	}
+	if f == "" {
+		var err error
+		if f, err = client.Download(ctx, plan.Archive, l.dir.Downloads()); err != nil {
+			return fmt.Errorf("download %s: %w", plan.Archive.Name, err)
+		}
 	}
 	crashPoint("download")
 	to := plan.To.String()

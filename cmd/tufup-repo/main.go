@@ -56,7 +56,7 @@ func commands() []command {
 		initCommand(), addCommand(), addLauncherCommand(), removeLatestCommand(), rolloutCommand(),
 		signCommand(), keysCommand(), thresholdCommand(),
 		signFileCommand(), publishCommand(),
-		verifyCommand(), statusCommand(), serveCommand(),
+		verifyCommand(), statusCommand(), serveCommand(), kitCommand(),
 	}
 }
 
