@@ -23,11 +23,30 @@ import (
 // builds caches the binaries per build flavour for the whole test run.
 var builds struct {
 	sync.Mutex
-	dir string
-	m   map[string]sandbox.Binaries
+	dir   string
+	cover bool
+	m     map[string]sandbox.Binaries
 }
 
+// CoverDirEnv names a folder: when set, the binaries are built with -cover
+// and every run of them writes its coverage data there (GOCOVERDIR), for
+// scripts/coverage to merge with the unit tests'.
+const CoverDirEnv = "TUFUP_COVER_DIR"
+
 func TestMain(m *testing.M) {
+	if cov := os.Getenv(CoverDirEnv); cov != "" {
+		abs, err := filepath.Abs(cov)
+		if err == nil {
+			err = os.MkdirAll(abs, 0o755)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", CoverDirEnv, err)
+			os.Exit(1)
+		}
+		// Inherited by every program the tests start.
+		os.Setenv("GOCOVERDIR", abs)
+		builds.cover = true
+	}
 	dir, err := os.MkdirTemp("", "tufup-e2e-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -52,7 +71,7 @@ func binaries(t testing.TB, tags ...string) sandbox.Binaries {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	out := filepath.Join(builds.dir, "flavour-"+strings.ReplaceAll(key, ",", "-"))
-	b, err := sandbox.Build(ctx, out, sandbox.BuildOptions{Tags: tags})
+	b, err := sandbox.Build(ctx, out, sandbox.BuildOptions{Tags: tags, Cover: builds.cover})
 	if err != nil {
 		t.Fatalf("build binaries: %v", err)
 	}

@@ -18,7 +18,7 @@ func launcherBuild(t *testing.T, version string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	b, err := sandbox.Build(ctx, t.TempDir(), sandbox.BuildOptions{LauncherVersion: version})
+	b, err := sandbox.Build(ctx, t.TempDir(), sandbox.BuildOptions{LauncherVersion: version, Cover: builds.cover})
 	if err != nil {
 		t.Fatal(err)
 	}

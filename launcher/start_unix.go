@@ -13,6 +13,7 @@ import (
 const canExec = true
 
 func execApp(path string, args, env []string) error {
+	flushCoverage()
 	return syscall.Exec(path, append([]string{path}, args...), env)
 }
 

@@ -53,6 +53,9 @@ type BuildOptions struct {
 	// Log, when set, is told each package as its build starts and ends,
 	// so a cold build (minutes) is not silent.
 	Log func(format string, args ...any)
+	// Cover builds with -cover: the programs then write coverage data
+	// into $GOCOVERDIR when they exit.
+	Cover bool
 }
 
 // Build compiles the launcher, tufup-repo and the sample app into outDir.
@@ -86,6 +89,9 @@ func Build(ctx context.Context, outDir string, o BuildOptions) (Binaries, error)
 		args := []string{"build", "-o", bd.out}
 		if len(o.Tags) > 0 {
 			args = append(args, "-tags", strings.Join(o.Tags, ","))
+		}
+		if o.Cover {
+			args = append(args, "-cover")
 		}
 		args = append(append(args, bd.args...), bd.pkg)
 		cmd := exec.CommandContext(ctx, "go", args...)
