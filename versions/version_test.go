@@ -301,3 +301,14 @@ func ExampleVersion_Compare() {
 	fmt.Println(vs)
 	// Output: [1.0.dev3 1.0.0-alpha.1 1.0a2 1.0.0-rc.1 1.0.0 1.0.post1]
 }
+
+// A "+" anywhere, even first, is read as build metadata, and the error says
+// why such a version is refused (PEP 440 local versions are not public).
+func TestParsePlusIsExplained(t *testing.T) {
+	for _, s := range []string{"+1", "+build.5", "1.0+abc"} {
+		_, err := Parse(s)
+		if err == nil || !strings.Contains(err.Error(), "accepted only as SemVer build metadata") {
+			t.Errorf("Parse(%q) error %v, want one explaining build metadata", s, err)
+		}
+	}
+}
