@@ -134,6 +134,12 @@ func (s *s3Store) put(ctx context.Context, key string, r io.Reader, size int64, 
 		ContentType:  contentType(key),
 		CacheControl: cacheControl(key),
 		UserMetadata: map[string]string{shaKey: sha},
+		// Over plain http minio-go would otherwise sign the body in
+		// aws-chunked form, and some S3-compatible servers (versitygw)
+		// keep that as the object's Content-Encoding, which launchers
+		// rightly refuse. The server checks the MD5 instead.
+		DisableContentSha256: true,
+		SendContentMd5:       true,
 	}
 	if progress != nil {
 		opts.Progress = progressReader(progress)

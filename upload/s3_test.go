@@ -71,6 +71,9 @@ func TestPublishS3(t *testing.T) {
 		if strings.HasSuffix(key, ".patch") {
 			wantType = "application/octet-stream"
 		}
+		if enc := info.Metadata.Get("Content-Encoding"); enc != "" {
+			t.Errorf("%s is served with Content-Encoding %q", key, enc)
+		}
 		if info.Size != f.size || info.UserMetadata["Sha256"] != f.sha256 || info.Metadata.Get("Cache-Control") != wantCache || info.ContentType != wantType {
 			t.Errorf("%s: size %d sha256 %q Cache-Control %q Content-Type %q; want %d %q %q %q", key, info.Size, info.UserMetadata["Sha256"],
 				info.Metadata.Get("Cache-Control"), info.ContentType, f.size, f.sha256, wantCache, wantType)
