@@ -1,0 +1,129 @@
+package lifecycle
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Issue 21: tests for behaviour that mutants of this package showed
+// untested (gremlins v0.6.0).
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func cfgForTest() Config {
+	return Config{ProbationStarts: 1, ProbationFailures: 1, Window: time.Hour, KeepVersions: 2, Entry: "app"}
+}
+
+func notesWith(d Decision, level Level, part string) int {
+	n := 0
+	for _, note := range d.Notes {
+		if note.Level == level && strings.Contains(note.Msg, part) {
+			n++
+		}
+	}
+	return n
+}
+
+// A current pointer naming a version that is not installed is ignored.
+func TestNewIgnoresACurrentThatIsNotInstalled(t *testing.T) {
+	l := New(cfgForTest(), Records{}, Disk{Current: "9.9.9", Installed: []string{"1.0.0"}}, t0)
+	if got := l.Current(); got != "" {
+		t.Fatalf("Current() = %q, want \"\" for a pointer naming a version that is not installed", got)
+	}
+	l = New(cfgForTest(), Records{}, Disk{Current: "1.0.0", Installed: []string{"1.0.0"}}, t0)
+	if got := l.Current(); got != "1.0.0" {
+		t.Fatalf("Current() = %q, want 1.0.0", got)
+	}
+}
+
+// A missing entry point is warned about when first found, not at every
+// start after.
+func TestMissingEntryIsWarnedOnce(t *testing.T) {
+	rec := Records{}
+	disk := Disk{Current: "1.1.0", Installed: []string{"1.0.0", "1.1.0"}}
+	in := StartInput{Now: t0, NoEntry: []string{"1.1.0"}}
+	for i, want := range []int{1, 0} {
+		l := New(cfgForTest(), rec, disk, t0)
+		d, err := l.Start(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := notesWith(d, Warn, "versions/1.1.0 has no entry point"); got != want {
+			t.Fatalf("start %d: %d warnings about the missing entry point, want %d: %+v", i+1, got, want, d.Notes)
+		}
+		rec = l.Records()
+		if d.Current != "" {
+			disk.Current = d.Current
+		}
+	}
+}
+
+// Starting another version than the current one says so.
+func TestStartingInsteadOfCurrentIsWarned(t *testing.T) {
+	l := New(cfgForTest(), Records{}, Disk{Current: "1.1.0", Installed: []string{"1.0.0", "1.1.0"}}, t0)
+	d, err := l.Start(StartInput{Now: t0, NoEntry: []string{"1.1.0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Start != "1.0.0" || notesWith(d, Warn, "1.1.0 cannot be started; starting 1.0.0 instead") != 1 {
+		t.Fatalf("decision %+v, want 1.0.0 started with a warning naming both", d)
+	}
+	// Without a current version there is nothing to warn about.
+	l = New(cfgForTest(), Records{}, Disk{Installed: []string{"1.0.0"}}, t0)
+	d, err = l.Start(StartInput{Now: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := notesWith(d, Warn, "cannot be started"); n != 0 {
+		t.Fatalf("%d warnings on a first start: %+v", n, d.Notes)
+	}
+}
+
+// A start whose end was never reported counts as open for the whole
+// window, up to and including its last instant.
+func TestOpenStartExpiresOnlyAfterTheWindow(t *testing.T) {
+	cfg := cfgForTest()
+	rec := func() Records {
+		return Records{Versions: map[string]*Record{
+			"1.0.0": {Phase: Good, Since: t0},
+			"1.1.0": {Phase: Probation, Since: t0, Starts: 1, Open: []time.Time{t0}},
+		}}
+	}
+	disk := Disk{Current: "1.1.0", Installed: []string{"1.0.0", "1.1.0"}}
+	for _, c := range []struct {
+		after time.Duration
+		want  Phase
+	}{{cfg.Window, Probation}, {cfg.Window + time.Nanosecond, Good}} {
+		l := New(cfg, rec(), disk, t0)
+		if _, err := l.Start(StartInput{Now: t0.Add(c.after)}); err != nil {
+			t.Fatal(err)
+		}
+		if got := l.Record("1.1.0").Phase; got != c.want {
+			t.Errorf("%s after an unreported start: 1.1.0 is %s, want %s", c.after, got, c.want)
+		}
+	}
+}
+
+// An app that exits with an error after running for the whole window did
+// start: only a shorter run counts as a failed start.
+func TestFailureOnlyWithinTheWindow(t *testing.T) {
+	cfg := cfgForTest()
+	cfg.ProbationStarts = 2 // one start does not pass probation
+	for _, c := range []struct {
+		ran  time.Duration
+		want Phase
+	}{{cfg.Window - time.Nanosecond, Held}, {cfg.Window, Probation}} {
+		l := New(cfg, Records{Versions: map[string]*Record{
+			"1.0.0": {Phase: Good, Since: t0},
+			"1.1.0": {Phase: Probation, Since: t0, Starts: 0},
+		}}, Disk{Current: "1.1.0", Installed: []string{"1.0.0", "1.1.0"}}, t0)
+		if _, err := l.Start(StartInput{Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+		l.Exit(Exit{Version: "1.1.0", Started: t0, Ended: t0.Add(c.ran), Code: 1})
+		if got := l.Record("1.1.0").Phase; got != c.want {
+			t.Errorf("exit 1 after %s: 1.1.0 is %s, want %s", c.ran, got, c.want)
+		}
+	}
+}
