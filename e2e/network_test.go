@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -86,11 +88,26 @@ func TestRateLimitedPatchWaitsForTheNextStart(t *testing.T) {
 			t.Errorf("the log does not say %q:\n%s", want, in.log())
 		}
 	}
+	// Partial downloads: one of a release older than the update (never
+	// needed again), one of a newer release (resumed when it comes).
+	downloads := filepath.Join(in.dir, ".tufup", "downloads")
+	stale, newer := filepath.Join(downloads, "sampleapp-1.0.5.tar.gz.part"), filepath.Join(downloads, "sampleapp-1.2.0.tar.gz.part")
+	for _, p := range []string{stale, newer} {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	faults.Behave()
 	e.srv.ResetLog()
 	in.start("1.1.0")
 	if got := e.srv.Fetched("/targets/"); !slices.Equal(got, []string{"sampleapp-1.1.0.patch"}) {
 		t.Errorf("fetched %v, want the patch", got)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Errorf("%s left behind after 1.1.0 was installed", stale)
+	}
+	if _, err := os.Stat(newer); err != nil {
+		t.Errorf("the partial download of a newer release was removed: %v", err)
 	}
 	assertIntact(t, in, bundles)
 }
@@ -129,11 +146,31 @@ func TestSlowUpdateStartsInstalledVersion(t *testing.T) {
 		}
 	}
 	waitFor(t, func() bool { return in.current() == "1.1.0" })
+	waitBackgroundExit(t, in)
 	if !strings.Contains(in.log(), "resuming download") {
 		t.Errorf("the background update did not resume the partial download:\n%s", in.log())
 	}
 	in.start("1.1.0")
 	assertIntact(t, in, bundles)
+}
+
+// waitBackgroundExit waits until the detached "launcher --update-only" the
+// log names has exited, so that nothing writes to the install any more.
+func waitBackgroundExit(t *testing.T, in *install) {
+	t.Helper()
+	_, rest, ok := strings.Cut(in.log(), `msg="updating in the background" pid=`)
+	if !ok {
+		t.Fatalf("no background update logged:\n%s", in.log())
+	}
+	_, rest, _ = strings.Cut(rest, " pid=")
+	pid, err := strconv.Atoi(strings.Fields(rest)[0])
+	if err != nil {
+		t.Fatalf("background pid: %v", err)
+	}
+	waitFor(t, func() bool {
+		p, err := os.FindProcess(pid)
+		return err != nil || p.Signal(syscall.Signal(0)) != nil
+	})
 }
 
 // Permanent faults with a version installed: it starts, the log names the
