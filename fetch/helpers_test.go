@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,51 +27,35 @@ type request struct {
 	Bytes                        int64 // body bytes written
 }
 
-// server serves a repository folder over HTTP and records every request.
-// A hook may answer a request itself (return true) to misbehave.
-type server struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []request
-	hook func(w http.ResponseWriter, r *http.Request) bool
-}
+// server is a fetchtest.Server with a hook that may answer a request
+// itself (return true) to misbehave in ways fetchtest has no fault for.
+type server struct{ *fetchtest.Server }
 
 func newServer(t *testing.T, root string) *server {
 	t.Helper()
-	s := &server{}
-	files := http.FileServer(http.Dir(root))
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
-		defer func() {
-			s.mu.Lock()
-			s.reqs = append(s.reqs, request{
-				Path: r.URL.Path, Range: r.Header.Get("Range"), UserAgent: r.UserAgent(),
-				Auth: r.Header.Get("Authorization"), Status: cw.status, Bytes: cw.n,
-			})
-			s.mu.Unlock()
-		}()
-		s.mu.Lock()
-		hook := s.hook
-		s.mu.Unlock()
-		if hook != nil && hook(cw, r) {
-			return
-		}
-		files.ServeHTTP(cw, r)
-	}))
-	t.Cleanup(s.Close)
-	return s
+	return &server{fetchtest.NewServer(t, root)}
 }
 
 func (s *server) setHook(h func(w http.ResponseWriter, r *http.Request) bool) {
-	s.mu.Lock()
-	s.hook = h
-	s.mu.Unlock()
+	s.Behave()
+	if h != nil {
+		s.Misbehave("", -1, func(w http.ResponseWriter, r *http.Request, serve http.Handler) {
+			if !h(w, r) {
+				serve.ServeHTTP(w, r)
+			}
+		})
+	}
 }
 
 func (s *server) requests() []request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]request(nil), s.reqs...)
+	var out []request
+	for _, r := range s.Requests() {
+		out = append(out, request{
+			Path: r.Path, Range: r.Range, UserAgent: r.Header.Get("User-Agent"),
+			Auth: r.Header.Get("Authorization"), Status: r.Status, Bytes: r.Bytes,
+		})
+	}
+	return out
 }
 
 func (s *server) requestsFor(path string) []request {
@@ -84,31 +67,6 @@ func (s *server) requestsFor(path string) []request {
 	}
 	return out
 }
-
-type countingWriter struct {
-	http.ResponseWriter
-	status int
-	n      int64
-}
-
-func (c *countingWriter) WriteHeader(code int) {
-	c.status = code
-	c.ResponseWriter.WriteHeader(code)
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.ResponseWriter.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func (c *countingWriter) Flush() {
-	if f, ok := c.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // logBuffer collects a client's log lines (every level).
 type logBuffer struct {
