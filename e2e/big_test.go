@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,4 +95,55 @@ func TestCachedTarMigratesToIndex(t *testing.T) {
 		t.Fatalf("fetched %v, want patches only (1.0.0's index is the base)", got)
 	}
 	assertIntact(t, in, bundles)
+}
+
+// An install that skipped releases downloads one direct patch (made with
+// add --patch-from) instead of the chain, when the direct patch is the
+// smaller; add publishes it only then.
+func TestDirectPatchForSkippedReleases(t *testing.T) {
+	e := newEnv(t)
+	bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
+	in := e.newInstall(nil)
+	in.start("1.0.0")
+	// 1.1.0 ships a big incompressible file that 1.2.0 drops again: the
+	// chain carries it, a patch from 1.0.0 to 1.2.0 does not.
+	noise := make([]byte, 1<<20)
+	rand.NewChaCha8([32]byte{1}).Read(noise)
+	bundles["1.1.0"] = e.publish("1.1.0", sandbox.BundleOptions{Extra: map[string]string{"data/big.bin": string(noise)}})
+	bundles["1.2.0"] = e.publish("1.2.0", sandbox.BundleOptions{}, "--patch-from", "1.0.0")
+	direct := "sampleapp-1.2.0.from-1.0.0.bsdiff"
+	if _, err := os.Stat(filepath.Join(e.targetsDir(), direct)); err != nil {
+		t.Fatalf("direct patch not published: %v", err)
+	}
+
+	e.srv.ResetLog()
+	in.start("1.2.0")
+	if got := e.srv.Fetched("/targets/"); !slices.Equal(got, []string{direct}) {
+		t.Fatalf("fetched %v, want the direct patch only", got)
+	}
+	assertIntact(t, in, bundles)
+
+	// Removing 1.1.0's big file is cheap, so from 1.1.0 to 1.3.0 the
+	// direct patch is smaller than the two adjacent ones and is published;
+	// a client on 1.2.0 takes its adjacent patch (the direct one is not
+	// from its version).
+	e.repo("add", "1.3.0", e.bundle("1.3.0", sandbox.BundleOptions{}), "--patch-from", "1.1.0")
+	if _, err := os.Stat(filepath.Join(e.targetsDir(), "sampleapp-1.3.0.from-1.1.0.bsdiff")); err != nil {
+		t.Fatalf("direct patch from 1.1.0 not published: %v", err)
+	}
+	e.srv.ResetLog()
+	in.start("1.3.0")
+	if got := e.srv.Fetched("/targets/"); !slices.Equal(got, []string{"sampleapp-1.3.0.patch"}) {
+		t.Fatalf("fetched %v, want the adjacent patch", got)
+	}
+
+	// Withdrawing 1.3.0 withdraws the direct patches to it too.
+	e.repo("remove-latest")
+	md, err := os.ReadFile(filepath.Join(e.metadataDir(), "targets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(md), "sampleapp-1.3.0.from-1.1.0.bsdiff") || !strings.Contains(string(md), direct) {
+		t.Fatalf("after remove-latest targets.json lists:\n%s", md)
+	}
 }

@@ -285,6 +285,7 @@ func (l *Launcher) check(ctx context.Context, state *layout.State) (*Plan, *fetc
 		in.haveBase = l.haveBase(cur)
 	}
 	plan := planUpdate(in, l.log.Warn)
+	preferDirect(plan, in, l.log.Warn)
 	if plan != nil {
 		l.log.Info("update available", "from", plan.From, "to", plan.To.String(),
 			"patches", len(plan.Patches), "download_bytes", plan.DownloadSize(), "why_full", plan.WhyFull)

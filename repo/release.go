@@ -220,6 +220,9 @@ type AddOptions struct {
 	// MaxMemory bounds the patch creation's working memory, in bytes (0:
 	// bsdiff.Diff's default); see bsdiff.DiffLimit.
 	MaxMemory int64
+	// PatchFrom lists older releases to make direct patches from (see
+	// direct.go), published when smaller than the chain.
+	PatchFrom []string
 }
 
 // AddStep is one step of Add (archive, patch, sign) as it starts (Done
@@ -322,6 +325,10 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 	if prev != nil && v.Compare(prev.Version) <= 0 {
 		return fmt.Errorf("version %s is not newer than the latest release %s (%s); publish a higher version, or remove-latest first", version, prev.Version, prev.Archive)
 	}
+	patchFrom, err := checkPatchFrom(rels, prev, opts.PatchFrom)
+	if err != nil {
+		return err
+	}
 	if c.stageDir, err = os.MkdirTemp(r.RepoDir(), ".staging-"); err != nil {
 		return fmt.Errorf("create staging directory: %w", err)
 	}
@@ -354,6 +361,9 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 		if err := r.stageTarget(c, patchPath, patchName, tufup, nil); err != nil {
 			return err
 		}
+	}
+	if err := r.addDirectPatches(ctx, c, rels, patchFrom, app, v, archive, opts); err != nil {
+		return err
 	}
 	step = opts.step("sign", "targets, snapshot, timestamp")
 	if err := r.commit(c); err != nil {
@@ -527,7 +537,8 @@ func (r *Repo) RemoveLatest() error {
 		if rel.Version.Compare(last.Version) != 0 {
 			continue
 		}
-		for _, name := range []string{rel.Archive, rel.Patch} {
+		direct := directPatchesTo(rel.Platform.AppName(r.cfg.AppName), c.next.targets.Signed.Targets, rel.Version)
+		for _, name := range append([]string{rel.Archive, rel.Patch}, direct...) {
 			if name == "" {
 				continue
 			}

@@ -219,6 +219,7 @@ build, else their OS's, else the one published without --os.`,
 			goarch := fs.String("arch", "", "with --os: publish for this `GOARCH` only (amd64, arm64, ...)")
 			entry := fs.String("entry", "", "the app's executable inside BUNDLE_DIR (`PATH`), which must be there (and executable on Unix); default: the entry in "+repo.SettingsFile)
 			verbose := fs.BoolP("verbose", "v", false, "print each step (archive, patch, signing) with its size and time, also when stderr is not a terminal")
+			patchFrom := fs.StringArray("patch-from", nil, "also make a direct patch from this older `VERSION`, for installs that skipped the releases between; published when smaller than the chain of patches (repeatable; Python tufup clients ignore it)")
 			maxMemory := fs.String("max-memory", "", "memory cap for making the patch, a `SIZE` like 800M or 2G (default: a quarter of this machine's memory, 512M to 2G)")
 			sf := addSigningFlags(fs)
 			return func(c *cli, args []string) error {
@@ -237,6 +238,7 @@ build, else their OS's, else the one published without --os.`,
 					}
 					opts.MaxMemory = m
 				}
+				opts.PatchFrom = *patchFrom
 				capMemory(opts.MaxMemory)
 				if *meta != "" {
 					if !json.Valid([]byte(*meta)) {
