@@ -72,9 +72,9 @@ func (d *dirStore) list(_ context.Context, dir string) (map[string]object, error
 	return out, nil
 }
 
-func (d *dirStore) hash(_ context.Context, key string) (string, error) {
+func (d *dirStore) hash(_ context.Context, key string) (string, bool, error) {
 	f, err := hashFile(key, d.path(key))
-	return f.sha256, err
+	return f.sha256, true, err
 }
 
 func (d *dirStore) get(_ context.Context, key string, max int64) ([]byte, error) {

@@ -97,17 +97,21 @@ func (s *s3Store) list(ctx context.Context, dir string) (map[string]object, erro
 	return out, nil
 }
 
-func (s *s3Store) hash(ctx context.Context, key string) (string, error) {
+func (s *s3Store) hash(ctx context.Context, key string) (string, bool, error) {
 	info, err := s.c.StatObject(ctx, s.bucket, s.prefix+key, minio.StatObjectOptions{})
 	if err != nil {
-		return "", s.explain("read metadata of s3://"+s.bucket+"/"+s.prefix+key, err)
+		return "", false, s.explain("read metadata of s3://"+s.bucket+"/"+s.prefix+key, err)
 	}
+	// Objects uploaded by hand, or before a header changed here, get
+	// the headers right with the next publish.
+	current := info.Metadata.Get("Cache-Control") == cacheControl(key) &&
+		info.ContentType == contentType(key) && info.Metadata.Get("Content-Encoding") == ""
 	for k, v := range info.UserMetadata {
 		if strings.EqualFold(k, shaKey) {
-			return strings.ToLower(v), nil
+			return strings.ToLower(v), current, nil
 		}
 	}
-	return "", nil
+	return "", current, nil
 }
 
 func (s *s3Store) get(ctx context.Context, key string, max int64) ([]byte, error) {

@@ -87,6 +87,21 @@ func TestPublishS3(t *testing.T) {
 	}
 	t.Logf("a rerun that changes nothing: %d requests, none writing", len(s.Requests()))
 
+	// An object with other headers (uploaded by hand, say) gets them right.
+	key := "apps/demo/metadata/timestamp.json"
+	if _, err := s.Client().CopyObject(ctx, minio.CopyDestOptions{Bucket: "updates", Object: key, ReplaceMetadata: true,
+		UserMetadata: map[string]string{"Cache-Control": "max-age=86400", "sha256": local.files["metadata/timestamp.json"].sha256}},
+		minio.CopySrcOptions{Bucket: "updates", Object: key}); err != nil {
+		t.Fatal(err)
+	}
+	s.ResetRequests()
+	if sum, err := Publish(ctx, tr.repoDir(), dest, Options{Endpoint: s.URL}); err != nil || sum.Uploaded != 1 || len(writes(s)) != 1 {
+		t.Fatalf("publish over stale headers: %+v, %v, writes %v", sum, err, writes(s))
+	}
+	if info, err := s.Client().StatObject(ctx, "updates", key, minio.StatObjectOptions{}); err != nil || info.Metadata.Get("Cache-Control") != CacheMutable {
+		t.Fatalf("after publish: Cache-Control %q, %v", info.Metadata.Get("Cache-Control"), err)
+	}
+
 	tr.add("1.1.0", 32<<10)
 	s.ResetRequests()
 	out.Reset()
@@ -156,7 +171,7 @@ func TestS3Multipart(t *testing.T) {
 	if parts < 2 {
 		t.Errorf("a 17 MiB target went up in %d part(s), want a multipart upload", parts)
 	}
-	if sum, err := st.hash(context.Background(), "targets/big.tar.gz"); err != nil || sum != sha256Hex(data) {
-		t.Errorf("stored sha256 %q, %v; want %s", sum, err, sha256Hex(data))
+	if sum, current, err := st.hash(context.Background(), "targets/big.tar.gz"); err != nil || sum != sha256Hex(data) || !current {
+		t.Errorf("stored sha256 %q (headers current: %v), %v; want %s", sum, current, err, sha256Hex(data))
 	}
 }

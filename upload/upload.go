@@ -104,8 +104,7 @@ func immutable(key string) bool { return cacheControl(key) == CacheImmutable }
 
 // object is a file in the destination.
 type object struct {
-	size   int64
-	sha256 string // lowercase hex; "" when the store does not know it
+	size int64
 }
 
 // store is a destination. Keys are slash-separated paths below its root
@@ -114,8 +113,9 @@ type store interface {
 	// list returns the objects under dir ("metadata/" or "targets/").
 	list(ctx context.Context, dir string) (map[string]object, error)
 	// hash returns key's sha256 as recorded when it was written (computed
-	// for a folder); "" when unknown.
-	hash(ctx context.Context, key string) (string, error)
+	// for a folder; "" when unknown), and whether the object carries the
+	// headers Publish sets now (if not, it is written again).
+	hash(ctx context.Context, key string) (sum string, current bool, err error)
 	// get reads a small object whole, at most max bytes; errNotFound when
 	// there is none.
 	get(ctx context.Context, key string, max int64) ([]byte, error)
@@ -374,7 +374,7 @@ func makePlan(ctx context.Context, st store, l *localRepo) (*plan, error) {
 		if !ok {
 			return nil, fmt.Errorf("targets.json lists %s, which is neither in the repository folder nor at the destination", name)
 		}
-		sum, err := st.hash(ctx, key)
+		sum, _, err := st.hash(ctx, key)
 		if err != nil {
 			return nil, err
 		}
@@ -402,11 +402,7 @@ func makePlan(ctx context.Context, st store, l *localRepo) (*plan, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			sum := o.sha256
-			var err error
-			if sum == "" {
-				sum, err = st.hash(ctx, k)
-			}
+			sum, current, err := st.hash(ctx, k)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -415,7 +411,7 @@ func makePlan(ctx context.Context, st store, l *localRepo) (*plan, error) {
 			}
 			switch {
 			case sum == l.files[k].sha256:
-				same[k] = true
+				same[k] = current
 			case sum != "" && immutable(k):
 				firstErr = cmp(firstErr, changedErr(k, sum, l.files[k].sha256))
 			}
@@ -477,6 +473,9 @@ func checkNotRollback(ctx context.Context, st store, key string, local []byte) e
 	}
 	if err != nil {
 		return err
+	}
+	if string(data) == string(local) {
+		return nil // the same file, written again for its headers
 	}
 	theirs, err := parseSigned(key, data)
 	if err != nil {
