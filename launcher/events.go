@@ -14,8 +14,8 @@ type Phase string
 const (
 	PhaseCheck    Phase = "check"    // refreshing the signed metadata
 	PhaseDownload Phase = "download" // downloading patches or the archive
-	PhaseVerify   Phase = "verify"   // rebuilding and verifying the release
-	PhaseInstall  Phase = "install"  // extracting it and switching to it
+	PhaseVerify   Phase = "verify"   // rebuilding the release, verifying and unpacking it
+	PhaseInstall  Phase = "install"  // checking the unpacked folder and switching to it
 )
 
 // Event tells what an update is doing. Options.Events receives one at the

@@ -162,9 +162,9 @@ func (p *Progress) view() view {
 			v.Detail += fmt.Sprintf(", %s/s, %s left", byteSize(int64(speed)), timeLeft(left))
 		}
 	case launcher.PhaseVerify:
-		v.Detail = "Verifying the download…"
+		v.Detail = "Verifying the download and installing files…"
 	case launcher.PhaseInstall:
-		v.Detail = "Installing files…"
+		v.Detail = "Finishing the installation…"
 	}
 	// The title says it all too: it is what the taskbar shows.
 	v.Title = v.Heading

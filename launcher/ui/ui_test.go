@@ -108,7 +108,7 @@ func TestWindowAfterTheDelayInPlainWords(t *testing.T) {
 	if v := views[len(views)-2]; v != want {
 		t.Errorf("download view\n got %+v\nwant %+v", v, want)
 	}
-	if v := views[len(views)-1]; v.Detail != "Verifying the download…" || v.Percent != 100 {
+	if v := views[len(views)-1]; v.Detail != "Verifying the download and installing files…" || v.Percent != 100 {
 		t.Errorf("verify view %+v", v)
 	}
 	p.Event(launcher.Event{Phase: launcher.PhaseInstall, To: "1.2.0"})
@@ -120,7 +120,7 @@ func TestWindowAfterTheDelayInPlainWords(t *testing.T) {
 func TestUpdateHeading(t *testing.T) {
 	p := newProgress(&recorder{}, "My App", delay)
 	p.last = launcher.Event{Phase: launcher.PhaseInstall, From: "1.1.0", To: "1.2.0"}
-	if v := p.view(); v.Heading != "Updating My App from 1.1.0 to 1.2.0" || v.Detail != "Installing files…" {
+	if v := p.view(); v.Heading != "Updating My App from 1.1.0 to 1.2.0" || v.Detail != "Finishing the installation…" {
 		t.Fatalf("%+v", v)
 	}
 }
