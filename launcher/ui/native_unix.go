@@ -6,17 +6,61 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // native is the desktop's own dialog tool, when a display is there.
 func native() backend {
-	if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+	if !displayReachable(os.Getenv) {
 		return none{}
 	}
 	return desktop{}
+}
+
+// displayReachable tells whether the X or Wayland display the environment
+// names accepts connections. A stale DISPLAY (an old ssh session) would
+// make zenity exit at once, which must not look like the user's Cancel.
+func displayReachable(getenv func(string) string) bool {
+	if w := getenv("WAYLAND_DISPLAY"); w != "" {
+		if !filepath.IsAbs(w) {
+			w = filepath.Join(getenv("XDG_RUNTIME_DIR"), w)
+		}
+		if dial("unix", w) {
+			return true
+		}
+	}
+	d := getenv("DISPLAY")
+	host, rest, ok := strings.Cut(d, ":")
+	if !ok {
+		return false
+	}
+	number, _, _ := strings.Cut(rest, ".")
+	n, err := strconv.Atoi(number)
+	if err != nil {
+		return false
+	}
+	if host == "" || host == "unix" {
+		socket := "/tmp/.X11-unix/X" + number
+		// Linux X servers also listen on the abstract socket of that name.
+		return dial("unix", socket) || (runtime.GOOS == "linux" && dial("unix", "@"+socket))
+	}
+	return dial("tcp", net.JoinHostPort(host, strconv.Itoa(6000+n)))
+}
+
+func dial(network, addr string) bool {
+	c, err := net.DialTimeout(network, addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // desktop draws through zenity (GNOME and most others), else yad, whose
