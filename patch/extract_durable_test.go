@@ -12,6 +12,20 @@ import (
 	"github.com/tufup-go/tufup/internal/fsutil/fsutiltest"
 )
 
+// sampleTar writes sampleTree into a folder and returns the folder and
+// its tar.
+func sampleTar(t *testing.T) (string, []byte) {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "src")
+	os.Mkdir(src, 0o755)
+	makeTree(t, src, sampleTree())
+	var buf bytes.Buffer
+	if err := WriteTar(context.Background(), src, &buf); err != nil {
+		t.Fatal(err)
+	}
+	return src, buf.Bytes()
+}
+
 // noSyncfs is the real disk on a system without syncfs(2).
 type noSyncfs struct{ fsutil.OS }
 
@@ -21,14 +35,7 @@ func (noSyncfs) SyncFS(*os.File) error { return errors.ErrUnsupported }
 // when it returns, so the caller may rename the folder into place: the
 // recorded steps, followed by that rename, pass fsutiltest.Check.
 func TestExtractFlushesEverythingItWrote(t *testing.T) {
-	src := filepath.Join(t.TempDir(), "src")
-	os.Mkdir(src, 0o755)
-	makeTree(t, src, sampleTree())
-	var buf bytes.Buffer
-	if err := WriteTar(context.Background(), src, &buf); err != nil {
-		t.Fatal(err)
-	}
-	tarBytes := buf.Bytes()
+	_, tarBytes := sampleTar(t)
 	cases := []struct {
 		name string
 		mode flushMode

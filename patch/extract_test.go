@@ -404,14 +404,7 @@ func assertGone(t testing.TB, parent, dir string) {
 // Every flush mode extracts the same tree, and a failure part way through
 // leaves nothing behind and no flush goroutines running.
 func TestExtractFlushModes(t *testing.T) {
-	src := filepath.Join(t.TempDir(), "src")
-	os.Mkdir(src, 0o755)
-	makeTree(t, src, sampleTree())
-	var buf bytes.Buffer
-	if err := WriteTar(context.Background(), src, &buf); err != nil {
-		t.Fatal(err)
-	}
-	good := buf.Bytes()
+	src, good := sampleTar(t)
 	want := snapshot(t, src)
 	for k, e := range want {
 		e.MTime = e.MTime.Truncate(time.Second)

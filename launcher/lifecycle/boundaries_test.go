@@ -127,3 +127,20 @@ func TestFailureOnlyWithinTheWindow(t *testing.T) {
 		}
 	}
 }
+
+// A failed start on probation says how many more failures are allowed.
+func TestFailedStartCountsAllowedFailures(t *testing.T) {
+	cfg := cfgForTest()
+	cfg.ProbationStarts, cfg.ProbationFailures = 5, 3
+	l := New(cfg, Records{Versions: map[string]*Record{
+		"1.0.0": {Phase: Good, Since: t0},
+		"1.1.0": {Phase: Probation, Since: t0},
+	}}, Disk{Current: "1.1.0", Installed: []string{"1.0.0", "1.1.0"}}, t0)
+	if _, err := l.Start(StartInput{Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	d := l.Exit(Exit{Version: "1.1.0", Started: t0, Ended: t0.Add(time.Second), Code: 2})
+	if notesWith(d, Warn, "1 of 2 allowed failures") != 1 {
+		t.Fatalf("notes %+v, want one counting 1 of 2 allowed failures (the third holds it back)", d.Notes)
+	}
+}
