@@ -62,8 +62,11 @@ type Options struct {
 	// have no idle bound (the OS gives none).
 	ConnectTimeout, IdleTimeout time.Duration
 	// Retries is how many more times a request is tried after a network
-	// error or a 5xx answer (never after a 4xx), with growing waits that never
-	// outlast the context's deadline. 0 means DefaultRetries, negative none.
+	// error, a 5xx or a 429 answer (never after another 4xx), with growing
+	// waits, never shorter than the server's Retry-After and never outlasting
+	// the context's deadline. A download try that got further than every
+	// earlier one does not count. 0 means DefaultRetries, negative none (and
+	// no retry at all, progress or not).
 	Retries int
 	// Logger receives a line per refresh and per downloaded file, and
 	// warnings (retries, discarded caches). Nil discards.
