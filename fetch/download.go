@@ -295,7 +295,7 @@ func (d *download) fill(ctx context.Context) error {
 		}
 		defer b.Close()
 		if b.header != nil && b.start == 0 {
-			if err := checkAnswer(d.shown, b.header, nil, wantsHTML(d.t.Name)); err != nil {
+			if err := checkAnswer(d.shown, b.header, wantsHTML(d.t.Name)); err != nil {
 				return err
 			}
 		}

@@ -225,6 +225,12 @@ func TestHTMLPageInsteadOfTheFile(t *testing.T) {
 		t.Fatalf("Refresh: err = %v, want the HTML page named with its URL", err)
 	}
 	refresh(t, c)
+	// Proper metadata labelled text/html is judged by its bytes.
+	srv.Misbehave("timestamp.json", 1, func(w http.ResponseWriter, r *http.Request, serve http.Handler) {
+		w.Header().Set("Content-Type", "text/html")
+		serve.ServeHTTP(w, r)
+	})
+	refresh(t, c)
 	// A host's "not found" page for the next root version ends the root
 	// walk as a 404 would.
 	srv.Misbehave("2.root.json", 1, fetchtest.HTMLPage())

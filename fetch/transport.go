@@ -222,24 +222,33 @@ func (e *UnexpectedAnswerError) Error() string { return e.URL + ": " + e.Msg }
 // htmlMsg is what an HTML page instead of a file most likely means.
 const htmlMsg = "the server answered with an HTML page: a captive portal or a missing file?"
 
-// checkAnswer refuses an answer that is an HTML page or compressed on the
-// fly when neither can be what was asked for. first is the start of the
-// body when it is already read (metadata), nil otherwise.
-func checkAnswer(shown string, h http.Header, first []byte, wantHTML bool) error {
+// checkAnswer refuses an answer compressed on the fly, or an HTML page
+// (by its Content-Type) where the file asked for is not one.
+func checkAnswer(shown string, h http.Header, wantHTML bool) error {
 	if enc := h.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
 		return &UnexpectedAnswerError{URL: shown, Msg: fmt.Sprintf("the server compressed its answer on the fly (Content-Encoding: %s), which changes the signed bytes; serve the file as stored", enc)}
 	}
-	if wantHTML {
-		return nil
-	}
 	ctype, _, _ := strings.Cut(h.Get("Content-Type"), ";")
 	ctype = strings.ToLower(strings.TrimSpace(ctype))
-	trimmed := bytes.TrimLeft(first, " \t\r\n")
-	if ctype == "text/html" || ctype == "application/xhtml+xml" || (len(trimmed) > 0 && trimmed[0] == '<') {
+	if !wantHTML && (ctype == "text/html" || ctype == "application/xhtml+xml") {
 		return &UnexpectedAnswerError{URL: shown, Msg: htmlMsg, HTML: true}
 	}
-	if len(first) >= 2 && first[0] == 0x1f && first[1] == 0x8b {
-		return &UnexpectedAnswerError{URL: shown, Msg: "the server sent gzip-compressed data where JSON was expected (compressed on the fly?)"}
+	return nil
+}
+
+// checkJSON refuses metadata that is an HTML page or gzip data, judged by
+// its bytes (a mislabelled but proper JSON file passes), or compressed on
+// the fly.
+func checkJSON(shown string, h http.Header, data []byte) error {
+	if err := checkAnswer(shown, h, true); err != nil {
+		return err
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	switch {
+	case len(trimmed) > 0 && trimmed[0] == '<':
+		return &UnexpectedAnswerError{URL: shown, Msg: htmlMsg, HTML: true}
+	case len(data) >= 2 && data[0] == 0x1f && data[1] == 0x8b:
+		return &UnexpectedAnswerError{URL: shown, Msg: "the server sent gzip-compressed data where JSON was expected"}
 	}
 	return nil
 }
@@ -614,7 +623,7 @@ func (t *transport) fetchBytes(ctx context.Context, rawURL string, maxLength int
 			return &metadata.ErrDownloadLengthMismatch{Msg: fmt.Sprintf("%s: more than the limit of %d bytes", redact(rawURL), maxLength)}
 		}
 		if b.header != nil {
-			if err := checkAnswer(shown, b.header, buf, false); err != nil {
+			if err := checkJSON(shown, b.header, buf); err != nil {
 				return err
 			}
 		}
