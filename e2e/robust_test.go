@@ -343,7 +343,9 @@ func TestCleanupKeepsVersions(t *testing.T) {
 	for _, keep := range []int{2, 3} {
 		t.Run(fmt.Sprint("keep", keep), func(t *testing.T) {
 			e := newEnv(t)
-			in := e.newInstall(map[string]any{"keep_versions": keep})
+			// Each version passes its probation at its first start, so
+			// the newest ones are the known-good ones cleanup keeps.
+			in := e.newInstall(map[string]any{"keep_versions": keep, "probation_starts": 1})
 			bundles := map[string]string{}
 			for _, v := range []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0"} {
 				bundles[v] = e.publish(v, sandbox.BundleOptions{})
@@ -380,7 +382,7 @@ func TestCleanupSkipsVersionInUse(t *testing.T) {
 	}
 	e := newEnv(t)
 	bundles := map[string]string{"1.0.0": e.publish("1.0.0", sandbox.BundleOptions{})}
-	in := e.newInstall(nil)
+	in := e.newInstall(map[string]any{"probation_starts": 1})
 	in.start("1.0.0")
 
 	// The first app keeps running from versions/1.0.0.
@@ -504,7 +506,11 @@ func TestUnreadableCurrentPointer(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(in.dir, "current"), []byte("\xff\xfe garbage"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			in.start("1.1.0", args...) // the newest complete version
+			// Without a pointer, the newest known-good version starts
+			// (1.1.0 is on probation); an update check then finds 1.1.0
+			// installed and switches to it again.
+			want := map[bool]string{true: "1.1.0", false: "1.0.0"}[args == nil]
+			in.start(want, args...)
 			if !strings.Contains(in.log(), "current pointer") && args == nil {
 				t.Fatalf("the broken pointer is not logged:\n%s", in.log())
 			}

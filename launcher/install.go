@@ -15,6 +15,7 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/tufup-go/tufup/fetch"
+	"github.com/tufup-go/tufup/launcher/lifecycle"
 	"github.com/tufup-go/tufup/layout"
 	"github.com/tufup-go/tufup/versions"
 )
@@ -84,11 +85,13 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 	if err := l.checkEntry(staging, to); err != nil {
 		os.RemoveAll(staging)
 		os.Remove(l.tarIndex(to))
-		// Hold it back: retrying would only download and fail again.
-		if state.HeldBack == nil {
-			state.HeldBack = map[string]string{}
+		// Retrying would only download and fail again, as long as
+		// launcher.json's entry stays the same.
+		if rerr := l.withLifecycle(func(lc *lifecycle.Lifecycle) error {
+			return l.carryOut(lc.LacksEntry(to, time.Now()))
+		}); rerr != nil {
+			l.log.Warn("cannot record the missing entry point", "error", rerr)
 		}
-		state.HeldBack[to] = err.Error()
 		return err
 	}
 	crashPoint("rename")
@@ -123,12 +126,15 @@ func (l *Launcher) checkEntry(dir, version string) error {
 	return nil
 }
 
-// activate flips the pointer to the planned version, starts its probation
-// and removes what is no longer needed.
+// activate records the planned version as installed (known-good, or on
+// probation), flips the pointer to it and removes what is no longer needed.
 func (l *Launcher) activate(plan *Plan, state *layout.State) error {
 	to := plan.To.String()
 	crashPoint("pointer")
-	if err := l.dir.SetCurrent(to); err != nil {
+	err := l.withLifecycle(func(lc *lifecycle.Lifecycle) error {
+		return l.carryOut(lc.Install(to, lifecycle.Release{Required: plan.Required, SHA256: plan.Archive.Hashes["sha256"]}, time.Now()))
+	})
+	if err != nil {
 		return err
 	}
 	if state.UserMeta == nil {
@@ -136,9 +142,6 @@ func (l *Launcher) activate(plan *Plan, state *layout.State) error {
 	}
 	if len(plan.User) > 0 {
 		state.UserMeta[to] = plan.User
-	}
-	if n := *l.cfg.ProbationStarts; n > 0 && plan.From != "" {
-		state.Probation = &layout.Probation{Version: to, Previous: plan.From}
 	}
 	if err := l.dir.SaveState(*state); err != nil {
 		l.log.Warn("cannot save state", "error", err)
@@ -148,26 +151,24 @@ func (l *Launcher) activate(plan *Plan, state *layout.State) error {
 	return nil
 }
 
-// cleanup keeps the configured number of versions (never the current or the
-// previous one), the cached tar of the current version only, and no
-// downloads that were installed. Nothing here may fail the update: folders
-// in use (Windows) are skipped and retried at a later start.
+// cleanup removes the versions the lifecycle does not keep (held-back ones
+// first; never the current one nor its known-good way back), what the cache
+// holds for versions no longer installed, and downloads that were
+// installed. Nothing here may fail the update: folders in use (Windows) are
+// skipped and retried at a later start. The caller holds the updater lock,
+// so no other launcher installs or rolls back meanwhile.
 func (l *Launcher) cleanup(state *layout.State) {
 	current, err := l.dir.Current()
 	if err != nil {
 		return
 	}
-	installed, err := l.dir.Installed()
+	lc, err := l.readLifecycle()
 	if err != nil {
-		l.log.Warn("cleanup: cannot list versions", "error", err)
+		l.log.Warn("cleanup: cannot read the version records", "error", err)
 		return
 	}
-	keep := keepSet(installed, current, l.cfg.KeepVersions)
 	removed := false
-	for _, v := range installed {
-		if keep[v] {
-			continue
-		}
+	for _, v := range lc.Cleanup().Delete {
 		if err := l.dir.Remove(v); err != nil {
 			l.log.Warn("cleanup: version not removed, will retry at a later start", "version", v, "error", err)
 			continue
@@ -209,20 +210,6 @@ func (l *Launcher) removeStale(dir string, stale func(string) bool) {
 			}
 		}
 	}
-}
-
-// keepSet chooses the versions to keep: the current one, the previous one
-// (the newest older than current), then the newest others up to keep.
-func keepSet(installed []string, current string, keep int) map[string]bool {
-	set := map[string]bool{current: true}
-	i := slices.Index(installed, current)
-	if i > 0 {
-		set[installed[i-1]] = true
-	}
-	for j := len(installed) - 1; j >= 0 && len(set) < keep; j-- {
-		set[installed[j]] = true
-	}
-	return set
 }
 
 // unusable tells a target the server cannot give (a 4xx answer) or gives

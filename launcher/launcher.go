@@ -246,6 +246,10 @@ func (l *Launcher) updateLocked(ctx context.Context, bounded bool) error {
 		check.Result = "updated to " + plan.To.String()
 	}
 	state.LastCheck = check
+	if records, _ := l.dir.ReadRecords(); records != nil {
+		// Carried over into the version records (versions.json).
+		state.HeldBack, state.Probation = nil, nil
+	}
 	if err := l.dir.SaveState(state); err != nil {
 		l.log.Error("cannot save state", "error", err)
 	}
@@ -272,9 +276,14 @@ func (l *Launcher) check(ctx context.Context, state *layout.State) (*Plan, *fetc
 		goarch:        runtime.GOARCH,
 		targets:       client.Targets(),
 		channel:       versions.Channel(l.cfg.Channel),
-		heldBack:      state.HeldBack,
 		failedPatches: state.FailedPatches,
 		bucket:        l.bucket(state),
+	}
+	if lc, err := l.readLifecycle(); err != nil {
+		l.log.Warn("version records unreadable: planning without them", "error", err)
+	} else {
+		in.lifecycle = lc
+		l.logNotes(lc.HashChanged(publishedHashes(platformApp(in.app, in.goos, in.goarch, in.targets), in.targets)))
 	}
 	if cur, err := l.dir.Current(); err == nil {
 		v, err := versions.Parse(cur)
@@ -346,10 +355,10 @@ func (l *Launcher) currentOrRecover() (string, error) {
 	if len(installed) == 0 {
 		return "", fmt.Errorf("no version is installed in %s: start the launcher with a network connection to install the app", l.dir.Versions())
 	}
-	state := l.loadState()
-	for i := len(installed) - 1; i >= 0; i-- {
-		if _, held := state.HeldBack[installed[i]]; !held {
-			return installed[i], nil
+	// The newest known-good one; Start then checks what the records say.
+	if lc, err := l.readLifecycle(); err == nil {
+		if v := lc.KnownGood(""); v != "" {
+			return v, nil
 		}
 	}
 	return installed[len(installed)-1], nil

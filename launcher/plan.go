@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/tufup-go/tufup/fetch"
+	"github.com/tufup-go/tufup/launcher/lifecycle"
 	"github.com/tufup-go/tufup/patch"
 	"github.com/tufup-go/tufup/versions"
 )
@@ -156,7 +158,9 @@ type planInput struct {
 	current      *versions.Version // nil on a fresh install
 	targets      []fetch.TargetInfo
 	channel      versions.Channel
-	heldBack     map[string]string
+	// lifecycle, when set, filters out releases held back, lacking the
+	// entry point, or behind a held-back required release.
+	lifecycle *lifecycle.Lifecycle
 	// failedPatches are patch targets that failed before; as in tufup, a
 	// patch that failed is not tried again.
 	failedPatches []string
@@ -215,13 +219,16 @@ func planUpdate(in planInput, warn func(string, ...any)) *Plan {
 	}
 	var candidates []*release
 	for _, r := range all {
-		if r.archive == nil || !isNewer(r) || !in.channel.Includes(r.version) || isHeldBack(r.version, in.heldBack) {
+		if r.archive == nil || !isNewer(r) || !in.channel.Includes(r.version) {
 			continue
 		}
 		if !r.meta.Required && r.meta.Rollout != nil && in.bucket >= *r.meta.Rollout {
 			continue
 		}
 		candidates = append(candidates, r)
+	}
+	if in.lifecycle != nil {
+		candidates = eligible(in.lifecycle, candidates, warn)
 	}
 	if len(candidates) == 0 {
 		return nil
@@ -291,11 +298,35 @@ func patchChain(in planInput, all []*release, chosen *release) ([]fetch.TargetIn
 	return chain, ""
 }
 
-func isHeldBack(v versions.Version, held map[string]string) bool {
-	for h := range held {
-		if hv, err := versions.Parse(h); err == nil && hv.Compare(v) == 0 {
-			return true
+// eligible keeps the candidates the lifecycle allows (see
+// lifecycle.Lifecycle.Eligible).
+func eligible(lc *lifecycle.Lifecycle, candidates []*release, warn func(string, ...any)) []*release {
+	cands := make([]lifecycle.Candidate, len(candidates))
+	for i, r := range candidates {
+		cands[i] = lifecycle.Candidate{Version: r.version, Required: r.meta.Required}
+	}
+	ok, blockedBy := lc.Eligible(cands)
+	if blockedBy != "" {
+		warn("a held-back required release blocks the releases after it until a newer required release is published",
+			"required", blockedBy, "undo", "launcher --unhold "+blockedBy)
+	}
+	var out []*release
+	for _, r := range candidates {
+		if slices.ContainsFunc(ok, func(c lifecycle.Candidate) bool { return c.Version.Compare(r.version) == 0 }) {
+			out = append(out, r)
 		}
 	}
-	return false
+	return out
+}
+
+// publishedHashes maps each version of app to the signed sha256 of its
+// archive.
+func publishedHashes(app string, targets []fetch.TargetInfo) map[string]string {
+	out := map[string]string{}
+	for _, t := range targets {
+		if n, err := versions.ParseTarget(t.Name); err == nil && n.App == app && n.Kind == versions.Archive {
+			out[n.Version.String()] = t.Hashes["sha256"]
+		}
+	}
+	return out
 }

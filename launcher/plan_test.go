@@ -9,8 +9,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tufup-go/tufup/fetch"
+	"github.com/tufup-go/tufup/launcher/lifecycle"
 	"github.com/tufup-go/tufup/versions"
 )
 
@@ -152,9 +154,9 @@ func TestPlanRules(t *testing.T) {
 		{"legacy patch without tar_hash", []fetch.TargetInfo{archive("1.1", 1000, ""), target("app-1.1.patch", 10, `{"user": null}`)}, nil, "1.1", "tar_hash"},
 		{"flat tufup 0.6 custom", []fetch.TargetInfo{archive("1.1", 1000, ""), target("app-1.1.patch", 10, `{"tar_hash": "ab", "tar_size": 10}`)}, nil, "1.1", ""},
 		{"other apps and files ignored", append(slices.Clone(base), target("other-2.0.tar.gz", 10, `null`), target("notes.txt", 10, `null`)), nil, "1.1", ""},
-		{"held back", base, func(in *planInput) { in.heldBack = map[string]string{"1.1": "rolled back"} }, "", ""},
+		{"held back", base, func(in *planInput) { in.lifecycle = heldBack(t, "1.1") }, "", ""},
 		{"held back, newer appears", append(slices.Clone(base), archive("1.2", 1000, ""), patchOf("1.2", 100)),
-			func(in *planInput) { in.heldBack = map[string]string{"1.1": "rolled back"} }, "1.2", ""},
+			func(in *planInput) { in.lifecycle = heldBack(t, "1.1") }, "1.2", ""},
 		{"rollout excludes", []fetch.TargetInfo{archive("1.1", 1000, `, "rollout_percent": 50`), patchOf("1.1", 10)},
 			func(in *planInput) { in.bucket = 0.5 }, "", ""},
 		{"rollout includes", []fetch.TargetInfo{archive("1.1", 1000, `, "rollout_percent": 50`), patchOf("1.1", 10)},
@@ -215,31 +217,15 @@ func TestPlanSkipsBadTargetsWithWarning(t *testing.T) {
 	}
 }
 
-func TestKeepSet(t *testing.T) {
-	installed := []string{"1.0", "1.1", "1.2", "1.3"}
-	cases := []struct {
-		current string
-		keep    int
-		want    []string
-	}{
-		{"1.3", 2, []string{"1.2", "1.3"}},
-		{"1.3", 3, []string{"1.1", "1.2", "1.3"}},
-		{"1.1", 2, []string{"1.0", "1.1"}}, // rolled back: previous is older
-		{"1.0", 2, []string{"1.0", "1.3"}}, // no previous: newest other
-		{"1.2", 10, []string{"1.0", "1.1", "1.2", "1.3"}},
+// heldBack is the lifecycle of an install of 1.0 that holds back held.
+func heldBack(t *testing.T, held ...string) *lifecycle.Lifecycle {
+	m := map[string]string{}
+	for _, v := range held {
+		m[v] = "rolled back by the user"
 	}
-	for _, c := range cases {
-		set := keepSet(installed, c.current, c.keep)
-		var got []string
-		for _, v := range installed {
-			if set[v] {
-				got = append(got, v)
-			}
-		}
-		if !slices.Equal(got, c.want) {
-			t.Errorf("keepSet(current %s, keep %d) = %v, want %v", c.current, c.keep, got, c.want)
-		}
-	}
+	now := time.Now()
+	disk := lifecycle.Disk{Current: "1.0", Installed: []string{"1.0"}}
+	return lifecycle.New(lifecycle.Config{Entry: "app"}, lifecycle.Migrate(m, nil, disk.Installed, now), disk, now)
 }
 
 // A launcher takes the releases of its own OS and architecture, else its

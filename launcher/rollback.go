@@ -3,21 +3,29 @@ package launcher
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
+	"strings"
 	"time"
 
+	"github.com/tufup-go/tufup/launcher/lifecycle"
 	"github.com/tufup-go/tufup/layout"
 )
 
-// ErrNoPrevious means there is no older installed version to roll back to.
-var ErrNoPrevious = errors.New("no previous version installed to roll back to")
+// ErrNoPrevious means there is no known-good version other than the
+// current one to roll back to.
+var ErrNoPrevious = lifecycle.ErrNoPrevious
 
-// Rollback points current at the newest installed version older than the
+// Rollback points current at the newest known-good version other than the
 // current one and holds the current one back: it is not installed again
-// until a newer release appears. It returns the version rolled back to.
+// until a newer release appears (or `launcher --unhold`). It acts on the
+// version current named when it was called: if another launcher changed
+// current meanwhile, it refuses and changes nothing. It returns the version
+// rolled back to.
 func (l *Launcher) Rollback(ctx context.Context) (string, error) {
+	ran, err := l.dir.Current()
+	if err != nil {
+		return "", fmt.Errorf("rollback: %w", err)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	lock, err := l.dir.WaitLock(ctx)
@@ -25,33 +33,39 @@ func (l *Launcher) Rollback(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("rollback: %w", err)
 	}
 	defer lock.Unlock()
-	current, err := l.dir.Current()
-	if err != nil {
-		return "", fmt.Errorf("rollback: %w", err)
-	}
-	installed, err := l.dir.Installed()
+	var to string
+	err = l.withLifecycle(func(lc *lifecycle.Lifecycle) error {
+		d, err := lc.Rollback(ran, time.Now())
+		if err != nil {
+			return err
+		}
+		to = d.Current
+		return l.carryOut(d)
+	})
 	if err != nil {
 		return "", err
 	}
-	i := slices.Index(installed, current)
-	if i <= 0 {
-		return "", fmt.Errorf("rollback from %s: %w", current, ErrNoPrevious)
+	return to, nil
+}
+
+// Unhold undoes the hold of version v (`launcher --unhold`): an installed
+// version is known-good again if it was before the hold, otherwise it is
+// on probation again; a removed one may be installed again.
+func (l *Launcher) Unhold(ctx context.Context, v string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	lock, err := l.dir.WaitLock(ctx)
+	if err != nil {
+		return fmt.Errorf("unhold: %w", err)
 	}
-	previous := installed[i-1]
-	if err := l.dir.SetCurrent(previous); err != nil {
-		return "", err
-	}
-	state := l.loadState()
-	if state.HeldBack == nil {
-		state.HeldBack = map[string]string{}
-	}
-	state.HeldBack[current] = "rolled back by the user on " + time.Now().UTC().Format(time.RFC3339)
-	state.Probation = nil
-	if err := l.dir.SaveState(state); err != nil {
-		l.log.Warn("cannot save state", "error", err)
-	}
-	l.log.Info("rolled back", "from", current, "to", previous)
-	return previous, nil
+	defer lock.Unlock()
+	return l.withLifecycle(func(lc *lifecycle.Lifecycle) error {
+		d, err := lc.Unhold(v, time.Now())
+		if err != nil {
+			return fmt.Errorf("unhold: %w (see launcher --status)", err)
+		}
+		return l.carryOut(d)
+	})
 }
 
 // Status describes an install for `launcher --status`.
@@ -67,11 +81,26 @@ type Status struct {
 	Installed       []string                   `json:"installed"`
 	HeldBack        map[string]string          `json:"held_back,omitempty"`
 	LastCheck       *layout.Check              `json:"last_check,omitempty"`
-	Probation       *layout.Probation          `json:"probation,omitempty"`
+	Probation       *StatusProbation           `json:"probation,omitempty"`
 	UserMeta        map[string]json.RawMessage `json:"user_meta,omitempty"`
+	// Versions is every version the launcher keeps a record of, newest
+	// first, with why it is kept, held back or on probation.
+	Versions []lifecycle.VersionInfo `json:"versions"`
+	// LastRollback is the newest rollback, by the user or by probation.
+	LastRollback *lifecycle.Rollback `json:"last_rollback,omitempty"`
 }
 
-// Status reads the install's state without touching the network.
+// StatusProbation describes the current version's probation.
+type StatusProbation struct {
+	Version string `json:"version"`
+	// Previous is the known-good version it falls back to.
+	Previous string `json:"previous"`
+	Starts   int    `json:"starts"`
+	Failures int    `json:"failures"`
+}
+
+// Status reads the install's state without touching the network. It is
+// derived from the same records the launcher's decisions are made from.
 func (l *Launcher) Status() (Status, error) {
 	s := Status{
 		App:             l.cfg.AppName,
@@ -95,6 +124,36 @@ func (l *Launcher) Status() (Status, error) {
 	if err != nil {
 		return s, err
 	}
-	s.HeldBack, s.LastCheck, s.Probation, s.UserMeta = state.HeldBack, state.LastCheck, state.Probation, state.UserMeta
+	s.LastCheck, s.UserMeta = state.LastCheck, state.UserMeta
+	lc, err := l.readLifecycle()
+	if err != nil {
+		return s, err
+	}
+	s.Versions = lc.Describe()
+	if s.Versions == nil {
+		s.Versions = []lifecycle.VersionInfo{}
+	}
+	s.LastRollback = lc.Records().LastRollback
+	for _, info := range s.Versions {
+		r := lc.Record(info.Version)
+		switch {
+		case r.Phase == lifecycle.Held || r.Phase == lifecycle.NoEntry:
+			if s.HeldBack == nil {
+				s.HeldBack = map[string]string{}
+			}
+			s.HeldBack[info.Version] = r.Reason
+		case r.Phase == lifecycle.Probation && info.Current:
+			s.Probation = &StatusProbation{Version: info.Version, Previous: lc.KnownGood(info.Version),
+				Starts: r.Starts, Failures: r.Failures}
+		}
+	}
+	// "updated to X" is not the truth any more once current went back.
+	if c := s.LastCheck; c != nil && s.Current != "" {
+		if to, ok := strings.CutPrefix(c.Result, "updated to "); ok && to != s.Current {
+			amended := *c
+			amended.Result = fmt.Sprintf("updated to %s, since rolled back to %s", to, s.Current)
+			s.LastCheck = &amended
+		}
+	}
 	return s, nil
 }

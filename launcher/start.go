@@ -1,7 +1,9 @@
 package launcher
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tufup-go/tufup/layout"
+	"github.com/tufup-go/tufup/launcher/lifecycle"
 )
 
 // Environment variables the app receives, so it can find the launcher (to
@@ -21,36 +23,87 @@ const (
 	EnvInstallDir = "TUFUP_INSTALL_DIR"
 )
 
-// Start runs the app with args. On Unix, outside probation, the launcher's
-// process becomes the app (exec), so signals and the exit code are the app's
-// own and Start does not return unless exec fails. Otherwise the app runs as
-// a child and Start returns its exit code.
+// Start runs the app with args: the version the lifecycle chooses (the
+// current one unless it cannot run or is held back). On Unix, when the start
+// is not watched (no probation), the launcher's process becomes the app
+// (exec), so signals and the exit code are the app's own and Start does not
+// return unless exec fails. Otherwise the app runs as a child, its end is
+// recorded, and Start returns its exit code.
 func (l *Launcher) Start(ctx context.Context, app App, args []string) (int, error) {
-	app, release := l.hold(app)
-	defer release()
-	env := l.appEnv(app)
-	onProbation := l.beginProbation(app.Version)
-	if !onProbation && canExec {
-		l.Close()
-		err := execApp(app.Path, args, env)
-		return 1, fmt.Errorf("start %s: %w", app.Path, err)
+	d, started, ok := l.decideStart()
+	if ok {
+		next, err := l.app(d.Start)
+		if err != nil {
+			return 1, err
+		}
+		app = next
 	}
-	started := time.Now()
-	code, err := l.runChild(ctx, app, args, env)
-	if onProbation {
-		failed := err != nil || (code != 0 && time.Since(started) < time.Duration(l.cfg.ProbationWindow))
-		if back, ok := l.endProbation(app.Version, failed, code, err); ok {
-			// Rolled back: start the version that worked, so the user
-			// still gets a working app from this start.
-			prev, perr := l.app(back)
-			if perr == nil {
-				prev, releasePrev := l.hold(prev)
-				defer releasePrev()
-				return l.runChild(ctx, prev, args, l.appEnv(prev))
-			}
+	for {
+		var release func()
+		app, release = l.hold(app)
+		defer release()
+		env := l.appEnv(app)
+		if !d.Watch && canExec {
+			l.Close()
+			err := execApp(app.Path, args, env)
+			return 1, fmt.Errorf("start %s: %w", app.Path, err)
+		}
+		run := l.runChild(ctx, app, args, env)
+		if !d.Watch {
+			return run.code, run.err
+		}
+		ended := time.Now()
+		var next lifecycle.Decision
+		err := l.withLifecycle(func(lc *lifecycle.Lifecycle) error {
+			next = lc.Exit(lifecycle.Exit{Version: app.Version, Started: started, Ended: ended,
+				Code: run.code, Forwarded: run.forwarded, NotRun: run.notRun})
+			return l.carryOut(next)
+		})
+		if err != nil {
+			l.log.Error("how the app ended is not recorded", "version", app.Version, "exit_code", run.code, "error", err)
+		}
+		if err != nil || next.Start == "" {
+			return run.code, run.err
+		}
+		// Rolled back: start the known-good version, so the user still
+		// gets a working app from this start.
+		prev, perr := l.app(next.Start)
+		if perr != nil {
+			return run.code, run.err
+		}
+		app, d, started = prev, next, ended
+	}
+}
+
+// decideStart asks the lifecycle which version to start and whether to
+// watch it. Most starts change nothing (a known-good current version): that
+// is found out without the records lock and without writing. ok is false
+// when the records cannot be used; the given app then starts unwatched.
+func (l *Launcher) decideStart() (d lifecycle.Decision, started time.Time, ok bool) {
+	started = time.Now()
+	input := func(lc *lifecycle.Lifecycle) lifecycle.StartInput {
+		return lifecycle.StartInput{Now: started, NoEntry: l.missingEntries(lc.Installed())}
+	}
+	if lc, err := l.readLifecycle(); err == nil {
+		before, _ := json.Marshal(lc.Records())
+		d, err := lc.Start(input(lc))
+		after, _ := json.Marshal(lc.Records())
+		if err == nil && d.Current == "" && !d.Watch && bytes.Equal(before, after) {
+			return d, started, true
 		}
 	}
-	return code, err
+	err := l.withLifecycle(func(lc *lifecycle.Lifecycle) error {
+		var err error
+		if d, err = lc.Start(input(lc)); err != nil {
+			return err
+		}
+		return l.carryOut(d)
+	})
+	if err != nil {
+		l.log.Error("cannot choose the version to start from the version records; starting the current one", "error", err)
+		return d, started, false
+	}
+	return d, started, true
 }
 
 // hold marks the app's version in use, so that no other launcher's cleanup
@@ -90,10 +143,20 @@ func (l *Launcher) appEnv(app App) []string {
 	return env
 }
 
+// childRun is how a child run of the app ended.
+type childRun struct {
+	code int
+	err  error
+	// forwarded tells a signal was passed on to the app while it ran.
+	forwarded bool
+	// notRun tells the executable could not be started at all.
+	notRun bool
+}
+
 // runChild runs the app as a child process and waits for it. Its working
 // directory is the caller's, unless that lies inside versions/ (a folder
 // that cleanup may remove), then the install folder.
-func (l *Launcher) runChild(ctx context.Context, app App, args []string, env []string) (int, error) {
+func (l *Launcher) runChild(ctx context.Context, app App, args []string, env []string) childRun {
 	cmd := exec.Command(app.Path, args...)
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -102,102 +165,19 @@ func (l *Launcher) runChild(ctx context.Context, app App, args []string, env []s
 	}
 	configureChild(cmd, l.cfg.Console)
 	if err := cmd.Start(); err != nil {
-		return 1, fmt.Errorf("start %s: %w", app.Path, err)
+		return childRun{code: 1, err: fmt.Errorf("start %s: %w", app.Path, err), notRun: true}
 	}
 	stop := forwardSignals(cmd.Process)
-	defer stop()
 	err := cmd.Wait()
+	forwarded := stop()
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
-		return exitCode(exitErr), nil
+		return childRun{code: exitCode(exitErr), forwarded: forwarded}
 	}
 	if err != nil {
-		return 1, fmt.Errorf("wait for %s: %w", app.Path, err)
+		return childRun{code: 1, err: fmt.Errorf("wait for %s: %w", app.Path, err), forwarded: forwarded}
 	}
-	return 0, nil
-}
-
-// beginProbation counts a start of a version on probation and reports
-// whether this start is watched.
-func (l *Launcher) beginProbation(v string) bool {
-	if *l.cfg.ProbationStarts == 0 {
-		return false
-	}
-	// Most starts are not on probation: find out without taking the lock.
-	if s, err := l.dir.LoadState(); err == nil && (s.Probation == nil || s.Probation.Version != v) {
-		return false
-	}
-	watched := false
-	l.withStateLock(func(s *layout.State) bool {
-		p := s.Probation
-		if p == nil || p.Version != v {
-			return false
-		}
-		p.Starts++
-		p.Running++
-		watched = true
-		l.log.Info("starting version on probation", "version", v, "start", p.Starts, "of", *l.cfg.ProbationStarts)
-		return true
-	})
-	return watched
-}
-
-// endProbation records how a watched start ended. When too many starts have
-// failed it rolls back to the previous version, holds this one back and
-// returns the version rolled back to.
-func (l *Launcher) endProbation(v string, failed bool, code int, runErr error) (string, bool) {
-	var back string
-	l.withStateLock(func(s *layout.State) bool {
-		p := s.Probation
-		if p == nil || p.Version != v {
-			return false
-		}
-		p.Running = max(p.Running-1, 0)
-		if failed {
-			p.Failures++
-			l.log.Warn("version on probation failed to run", "version", v, "exit_code", code, "error", runErr,
-				"failures", p.Failures, "allowed", l.cfg.ProbationFailures-1)
-		}
-		switch {
-		case p.Failures >= l.cfg.ProbationFailures:
-			if err := l.dir.SetCurrent(p.Previous); err != nil {
-				l.log.Error("probation: cannot roll back", "to", p.Previous, "error", err)
-				return true
-			}
-			if s.HeldBack == nil {
-				s.HeldBack = map[string]string{}
-			}
-			s.HeldBack[v] = fmt.Sprintf("failed probation: %d of %d starts failed (last exit code %d)", p.Failures, p.Starts, code)
-			l.log.Error("rolled back: version failed its probation", "version", v, "to", p.Previous, "reason", s.HeldBack[v])
-			back = p.Previous
-			s.Probation = nil
-		case p.Starts >= *l.cfg.ProbationStarts && p.Running == 0:
-			l.log.Info("version passed probation", "version", v, "starts", p.Starts, "failures", p.Failures)
-			s.Probation = nil
-		}
-		return true
-	})
-	return back, back != ""
-}
-
-// withStateLock runs change on the state while holding the lock, and saves
-// the state when change reports it changed something. It waits at most a
-// few seconds for the lock: probation bookkeeping must not hold the app up.
-func (l *Launcher) withStateLock(change func(*layout.State) bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	lock, err := l.dir.WaitLock(ctx)
-	if err != nil {
-		l.log.Warn("state not updated: lock busy", "error", err)
-		return
-	}
-	defer lock.Unlock()
-	s := l.loadState()
-	if change(&s) {
-		if err := l.dir.SaveState(s); err != nil {
-			l.log.Warn("cannot save state", "error", err)
-		}
-	}
+	return childRun{forwarded: forwarded}
 }
 
 func isInside(path, dir string) bool {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -26,24 +27,37 @@ func detach(cmd *exec.Cmd) {
 }
 
 // forwardSignals passes the signals a terminal or service manager sends to
-// the launcher on to the app, which decides what they mean.
-func forwardSignals(p *os.Process) (stop func()) {
+// the launcher on to the app, which decides what they mean. stop ends it and
+// tells whether any signal was passed on.
+func forwardSignals(p *os.Process) (stop func() (forwarded bool)) {
 	ch := make(chan os.Signal, 4)
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	var sent atomic.Bool
 	done := make(chan struct{})
+	finished := make(chan struct{})
 	go func() {
+		defer close(finished)
 		for {
 			select {
 			case sig := <-ch:
+				sent.Store(true)
 				p.Signal(sig)
 			case <-done:
 				return
 			}
 		}
 	}()
-	return func() {
+	return func() bool {
 		signal.Stop(ch)
 		close(done)
+		<-finished
+		// A signal that arrived as the app ended may still wait here.
+		select {
+		case <-ch:
+			sent.Store(true)
+		default:
+		}
+		return sent.Load()
 	}
 }
 

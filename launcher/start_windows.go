@@ -65,10 +65,20 @@ func configureChild(cmd *exec.Cmd, shareConsole bool) {
 
 // forwardSignals ignores Ctrl+C in the launcher: the app shares the console
 // and receives it itself; the launcher waits for the app's exit code.
-func forwardSignals(*os.Process) (stop func()) {
+// stop tells whether Ctrl+C was pressed while the app ran: the app got it
+// too, so its exit is the user's doing.
+func forwardSignals(*os.Process) (stop func() (forwarded bool)) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt)
-	return func() { signal.Stop(ch) }
+	return func() bool {
+		signal.Stop(ch)
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 // exitCode is the app's exit code in full: Windows exit codes are 32 bits

@@ -18,7 +18,8 @@ import (
 //	current              the active version's name, replaced atomically
 //	versions/<version>/  complete, verified releases; never modified in place
 //	.tufup/              launcher state: metadata, downloads, cache, staging,
-//	                     trash, lock, state.json, launcher.log
+//	                     trash, lock, state.json, versions.json (+ its lock),
+//	                     launcher.log
 //
 // Every folder under versions/ is complete, because folders only get there
 // by a rename from staging after extraction and verification, and only leave

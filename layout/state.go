@@ -1,12 +1,16 @@
 package layout
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/tufup-go/tufup/internal/fsutil"
 )
@@ -14,8 +18,8 @@ import (
 // State is what the launcher remembers between starts (.tufup/state.json).
 // Change it only while holding the lock.
 type State struct {
-	// HeldBack maps versions the user or probation rolled back from to the
-	// reason. A held-back version is not installed again; newer ones are.
+	// HeldBack is what launchers before the version records (Records) kept
+	// about versions rolled back from: read once to carry it over.
 	HeldBack map[string]string `json:"held_back,omitempty"`
 	// FailedPatches lists patch targets that failed to apply; as in tufup,
 	// such a patch is never tried again (the full archive is used).
@@ -25,7 +29,8 @@ type State struct {
 	// RolloutBucket is drawn once per install, uniformly in [0, 1); a
 	// release with rollout fraction f is offered when bucket < f.
 	RolloutBucket *float64 `json:"rollout_bucket,omitempty"`
-	// Probation tracks the first starts of a newly installed version.
+	// Probation is what launchers before the version records (Records)
+	// kept about a version on probation: read once to carry it over.
 	Probation *Probation `json:"probation,omitempty"`
 	// LauncherHeldBack lists launcher releases that failed their self-check;
 	// the launcher does not update itself to them again.
@@ -42,8 +47,7 @@ type Check struct {
 	Error  string    `json:"error,omitempty"`
 }
 
-// Probation counts the starts of a newly installed version that are watched
-// for crashes before it is trusted.
+// Probation is the probation record of older launchers.
 type Probation struct {
 	Version  string `json:"version"`
 	Previous string `json:"previous"`
@@ -84,6 +88,56 @@ func (d Dir) SaveState(s State) error {
 	write := func() error { return fsutil.WriteFileFS(d.fsys(), d.stateFile(), append(b, '\n'), 0o644) }
 	if err := retryBusy(write); err != nil {
 		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+// The version records (which version is known-good, on probation, held
+// back) live in their own file, .tufup/versions.json, guarded by their own
+// lock, .tufup/versions.lock, which is only ever held for the moment of a
+// read-change-write. So a crash at start is recorded even while another
+// launcher holds the updater lock for a long download.
+func (d Dir) recordsFile() string { return filepath.Join(d.State(), "versions.json") }
+func (d Dir) recordsLock() string { return filepath.Join(d.State(), "versions.lock") }
+
+// ReadRecords returns the content of the version records file, or nil when
+// there is none yet. It takes no lock: the file is replaced atomically.
+func (d Dir) ReadRecords() ([]byte, error) {
+	b, err := os.ReadFile(d.recordsFile())
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read version records %s: %w", d.recordsFile(), err)
+	}
+	return b, nil
+}
+
+// ChangeRecords reads the version records file (nil when there is none),
+// passes it to change and, when change returns content, atomically replaces
+// the file with it, all under the records lock. It waits for the lock until
+// ctx is done; the lock is held only by other ChangeRecords calls.
+func (d Dir) ChangeRecords(ctx context.Context, change func(old []byte) ([]byte, error)) error {
+	if err := os.MkdirAll(d.State(), 0o755); err != nil {
+		return fmt.Errorf("create state folder: %w", err)
+	}
+	f := flock.New(d.recordsLock())
+	ok, err := f.TryLockContext(ctx, 10*time.Millisecond)
+	if err != nil || !ok {
+		return fmt.Errorf("lock %s: %w", d.recordsLock(), errors.Join(err, ctx.Err()))
+	}
+	defer f.Unlock()
+	old, err := d.ReadRecords()
+	if err != nil {
+		return err
+	}
+	b, err := change(old)
+	if err != nil || b == nil {
+		return err
+	}
+	write := func() error { return fsutil.WriteFile(d.recordsFile(), b, 0o644) }
+	if err := retryBusy(write); err != nil {
+		return fmt.Errorf("save version records: %w", err)
 	}
 	return nil
 }

@@ -321,6 +321,10 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 	if err != nil {
 		return err
 	}
+	// Releases published before this file existed are remembered too.
+	if err := r.recordPublished(c.next.targets.Signed.Targets); err != nil {
+		return err
+	}
 	prev := latestArchive(rels)
 	if prev != nil && v.Compare(prev.Version) <= 0 {
 		return fmt.Errorf("version %s is not newer than the latest release %s (%s); publish a higher version, or remove-latest first", version, prev.Version, prev.Archive)
@@ -348,6 +352,9 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 	if err := r.stageTarget(c, archive, archiveName, tufup, meta); err != nil {
 		return err
 	}
+	if err := r.checkNotRepublished(archiveName, c.next.targets.Signed.Targets[archiveName]); err != nil {
+		return err
+	}
 	if prev != nil && !opts.SkipPatch {
 		patchName := versions.PatchName(app, v)
 		patchPath := filepath.Join(c.stageDir, patchName)
@@ -367,6 +374,9 @@ func (r *Repo) Add(ctx context.Context, version, bundleDir string, opts AddOptio
 	}
 	step = opts.step("sign", "targets, snapshot, timestamp")
 	if err := r.commit(c); err != nil {
+		return err
+	}
+	if err := r.recordPublished(c.next.targets.Signed.Targets); err != nil {
 		return err
 	}
 	step.done("")
@@ -533,6 +543,10 @@ func (r *Repo) RemoveLatest() error {
 		return errors.New("no release to remove: the targets metadata lists none")
 	}
 	last := slices.MaxFunc(rels, func(a, b Release) int { return a.Version.Compare(b.Version) })
+	// Its number stays used: it is never published again with other bytes.
+	if err := r.recordPublished(c.next.targets.Signed.Targets); err != nil {
+		return err
+	}
 	for _, rel := range rels {
 		if rel.Version.Compare(last.Version) != 0 {
 			continue

@@ -43,7 +43,7 @@ func main() {
 
 type options struct {
 	version, help, rollback, status, paths, noUpdate, updateOnly, verbose, json, check bool
-	channel                                                                            string
+	channel, unhold                                                                    string
 }
 
 func newFlagSet(o *options) *pflag.FlagSet {
@@ -54,7 +54,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.status, "status", false, "print installed versions, current, held back, last check, channel and URLs, then exit")
 	fs.BoolVar(&o.json, "json", false, "with --status, --paths or --check: print JSON; with --update-only: progress and result as JSON lines")
 	fs.BoolVar(&o.paths, "paths", false, "print where the launcher's files, versions and state live, then exit")
-	fs.BoolVar(&o.rollback, "rollback", false, "switch back to the previous installed version, hold the current one back, and start the app")
+	fs.BoolVar(&o.rollback, "rollback", false, "switch back to the newest known-good version, hold the current one back, and start the app")
+	fs.StringVar(&o.unhold, "unhold", "", "undo the hold of version `VERSION` (see --status), then exit")
 	fs.StringVar(&o.channel, "channel", "", "install pre-releases up to level `NAME`: stable, rc, beta or alpha (overrides launcher.json)")
 	fs.BoolVar(&o.noUpdate, "no-update", false, "start the installed version without checking for updates")
 	fs.BoolVar(&o.updateOnly, "update-only", false, "check for updates and install them, without starting the app")
@@ -128,6 +129,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	if o.check {
 		return runCheck(ctx, l, stdout, stderr, o.json)
+	}
+	if o.unhold != "" {
+		if err := l.Unhold(ctx, o.unhold); err != nil {
+			fmt.Fprintf(stderr, "launcher: %v\n", err)
+			return exitError
+		}
+		fmt.Fprintf(stderr, "launcher: %s is no longer held back\n", o.unhold)
+		return 0
 	}
 	if o.rollback {
 		to, err := l.Rollback(ctx)
@@ -213,7 +222,8 @@ Log: .tufup/launcher.log in the install dir (next to the launcher, or where
 
 Exit codes: the app's own exit code once it runs; 1 when the launcher fails
 at run time (nothing installed and the first install failed, --update-only
-failed, rollback without a previous version, the app cannot be started);
+failed, --rollback without a known-good version to go to, --unhold of a
+version not held back, the app cannot be started);
 2 for a configuration mistake (bad flags, a missing or bad launcher.json or
 root.json). See docs/launcher-cli.md.
 `, flagusage.Format(fs))
@@ -266,8 +276,10 @@ func printStatus(stdout, stderr io.Writer, l *launcher.Launcher, asJSON bool) in
 	}
 	fmt.Fprintf(stdout, "current:      %s\n", cur)
 	fmt.Fprintf(stdout, "installed:    %s\n", strings.Join(s.Installed, ", "))
-	for v, why := range s.HeldBack {
-		fmt.Fprintf(stdout, "held back:    %s (%s)\n", v, why)
+	for _, v := range s.Versions {
+		if why, ok := s.HeldBack[v.Version]; ok {
+			fmt.Fprintf(stdout, "held back:    %s (%s)\n", v.Version, why)
+		}
 	}
 	if s.LastCheck != nil {
 		line := s.LastCheck.Result
@@ -279,7 +291,13 @@ func printStatus(stdout, stderr io.Writer, l *launcher.Launcher, asJSON bool) in
 		fmt.Fprintf(stdout, "last check:   never\n")
 	}
 	if p := s.Probation; p != nil {
-		fmt.Fprintf(stdout, "probation:    %s, %d starts, %d failed\n", p.Version, p.Starts, p.Failures)
+		fmt.Fprintf(stdout, "probation:    %s, %d starts, %d failed, falls back to %s\n", p.Version, p.Starts, p.Failures, p.Previous)
+	}
+	if r := s.LastRollback; r != nil {
+		fmt.Fprintf(stdout, "rolled back:  %s -> %s, %s (%s)\n", r.From, r.To, r.Time.Local().Format("2006-01-02 15:04:05"), r.Why)
+	}
+	for _, v := range s.Versions {
+		fmt.Fprintf(stdout, "version:      %-10s %-9s %s\n", v.Version, v.Phase, v.Why)
 	}
 	if meta, ok := s.UserMeta[s.Current]; ok {
 		// One line, as every other field: the stored JSON keeps the

@@ -31,8 +31,9 @@
 //     the current version is unproven the newest other known-good version
 //     (its fall-back) is never removed. Cleanup keeps the current version,
 //     the newest known-good other than it, then the newest good, then the
-//     newest unproven versions up to keep_versions; it removes held and
-//     entry-less versions first, then unproven, then the oldest good ones.
+//     newest unproven, then held versions up to keep_versions: it removes
+//     held and entry-less versions first, then unproven, then the oldest
+//     good ones.
 //  2. Every way back (probation's automatic rollback, --rollback) goes to
 //     the newest known-good version other than the current one, never to a
 //     held, entry-less or unproven one. --rollback acts on the version the

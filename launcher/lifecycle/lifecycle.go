@@ -122,7 +122,7 @@ func (d *Decision) note(l Level, format string, args ...any) {
 
 // Errors of refused requests.
 var (
-	ErrNoPrevious     = errors.New("no previous known-good version installed to roll back to")
+	ErrNoPrevious     = errors.New("no previous version to roll back to: no other known-good version is installed")
 	ErrCurrentChanged = errors.New("current changed while waiting for another launcher")
 	ErrNotHeld        = errors.New("not held back")
 	ErrNoEntry        = errors.New("no installed version has the entry point")
@@ -617,10 +617,14 @@ func (l *Lifecycle) keep() []string {
 	add(l.disk.Current)
 	add(l.KnownGood(l.disk.Current))
 	n := max(l.cfg.KeepVersions, 2)
-	for _, want := range []Phase{Good, Probation} {
+	rank := []func(*Record) bool{
+		func(r *Record) bool { return r.Phase == Good && r.MissingEntry == "" },
+		func(r *Record) bool { return r.Phase == Probation && r.MissingEntry == "" },
+		func(r *Record) bool { return true }, // held back: kept only while there is room
+	}
+	for _, want := range rank {
 		for i := len(l.disk.Installed) - 1; i >= 0 && len(keep) < n; i-- {
-			v := l.disk.Installed[i]
-			if r := l.rec.Versions[v]; r.Phase == want && r.MissingEntry == "" {
+			if v := l.disk.Installed[i]; want(l.rec.Versions[v]) {
 				add(v)
 			}
 		}

@@ -414,3 +414,47 @@ func TestComparisonSurvivesAKilledLauncher(t *testing.T) {
 		t.Fatalf("1.0.0 failed the same way, yet 1.1.0 is %s and current %s", in.phase("1.1.0"), in.disk.Current)
 	}
 }
+
+// What cleanup keeps: the current version, its known-good way back, then
+// the newest good ones; held-back versions go first.
+func TestCleanupKeeps(t *testing.T) {
+	installed := []string{"1.0", "1.1", "1.2", "1.3"}
+	cases := []struct {
+		current string
+		keep    int
+		held    []string
+		want    []string
+	}{
+		{"1.3", 2, nil, []string{"1.2", "1.3"}},
+		{"1.3", 3, nil, []string{"1.1", "1.2", "1.3"}},
+		{"1.1", 2, []string{"1.2", "1.3"}, []string{"1.0", "1.1"}},        // rolled back twice
+		{"1.1", 3, []string{"1.2", "1.3"}, []string{"1.0", "1.1", "1.3"}}, // held ones only with room
+		{"1.0", 2, nil, []string{"1.0", "1.3"}},                           // no older: the newest good
+		{"1.3", 2, []string{"1.2"}, []string{"1.1", "1.3"}},               // the way back skips the held 1.2
+		{"1.2", 10, nil, []string{"1.0", "1.1", "1.2", "1.3"}},
+	}
+	for _, c := range cases {
+		held := map[string]string{}
+		for _, v := range c.held {
+			held[v] = "rolled back by the user"
+		}
+		now := time.Now()
+		disk := Disk{Current: c.current, Installed: installed}
+		l := New(Config{KeepVersions: c.keep, Entry: rightEntry}, Migrate(held, nil, installed, now), disk, now)
+		del := l.Cleanup().Delete
+		var got []string
+		for _, v := range installed {
+			if !slices.Contains(del, v) {
+				got = append(got, v)
+			}
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("current %s, keep %d, held %v: kept %v, want %v", c.current, c.keep, c.held, got, c.want)
+		}
+		for i, v := range del {
+			if i > 0 && slices.Contains(c.held, v) && !slices.Contains(c.held, del[i-1]) {
+				t.Errorf("cleanup removes %v: held-back %s not first", del, v)
+			}
+		}
+	}
+}
