@@ -31,7 +31,8 @@ func TestWindowCancelDuringAnUpdateStartsTheInstalledVersion(t *testing.T) {
 	x, env, _ := zenityDisplay(t)
 	e := newEnv(t)
 	e.publish("1.0.0", sandbox.BundleOptions{})
-	in := e.newInstall(map[string]any{"display_name": displayName})
+	// download_timeout must not end the update before Cancel does.
+	in := e.newInstall(map[string]any{"display_name": displayName, "download_timeout": "2m"})
 	in.start("1.0.0")
 	// The full archive (about 2.5 MB), sent at 256 KiB/s: about 10 s.
 	e.publish("1.1.0", sandbox.BundleOptions{DataSize: 1 << 20}, "--skip-patch")

@@ -58,7 +58,8 @@ func TestWineWindowCancelDuringAnUpdateStartsTheInstalledVersion(t *testing.T) {
 	w := newWineEnv(t)
 	x := startXvfb(t)
 	w.publish("1.0.0", nil)
-	in := w.newInstall(filepath.Join(t.TempDir(), "Sample App"), map[string]any{"display_name": displayName})
+	// download_timeout must not end the update before Cancel does.
+	in := w.newInstall(filepath.Join(t.TempDir(), "Sample App"), map[string]any{"display_name": displayName, "download_timeout": "2m"})
 	in.start("1.0.0", nil)
 	w.publishLarge("1.1.0")
 	throttleTargets(w.env, 256<<10)
