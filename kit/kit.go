@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -264,22 +265,32 @@ func (k *pkg) config(dataDir string) ([]byte, error) {
 	if dataDir != "" {
 		set("data_dir", dataDir)
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
-		return nil, err
+	// Checked as the launcher on this platform reads it: ParseConfig
+	// resolves entry for the OS kit runs on, so it gets this platform's.
+	var entry launcher.Entry
+	if err := json.Unmarshal(m["entry"], &entry); err != nil {
+		return nil, fmt.Errorf("launcher.json: %w", err)
 	}
-	cfg, err := launcher.ParseConfig(b.Bytes())
+	path, err := entry.For(k.p.OS, k.p.Arch)
+	if err != nil {
+		return nil, fmt.Errorf("launcher.json for %s: %w", k.p, err)
+	}
+	check := maps.Clone(m)
+	check["entry"], _ = json.Marshal(path)
+	checkJSON, _ := json.Marshal(check)
+	cfg, err := launcher.ParseConfig(checkJSON)
 	if err != nil {
 		return nil, fmt.Errorf("launcher.json for %s: %w", k.p, err)
 	}
 	if cfg.AppName != k.app {
 		return nil, fmt.Errorf("launcher.json: app_name %q is not the repository's app %q", cfg.AppName, k.app)
 	}
-	if _, err := cfg.Entry.For(k.p.OS, k.p.Arch); err != nil {
-		return nil, fmt.Errorf("launcher.json for %s: %w", k.p, err)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
 	}
 	return b.Bytes(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -49,17 +50,27 @@ func (l *Launcher) explainRefresh(ctx, checkCtx context.Context, err error) erro
 // app_name would look like "up to date" forever.
 func checkAppListed(app, metadataURL string, targets []fetch.TargetInfo) error {
 	var apps []string
+	var platforms []string // of app, none of them this launcher's
 	for _, t := range targets {
 		parsed, err := versions.ParseTarget(t.Name)
 		if err != nil {
 			continue
 		}
-		if parsed.App == app {
+		p, ours := versions.PlatformOf(app, parsed.App)
+		if ours && slices.Contains(versions.Fallbacks(runtime.GOOS, runtime.GOARCH), p) {
 			return nil
+		}
+		if ours && !slices.Contains(platforms, p.String()) {
+			platforms = append(platforms, p.String())
 		}
 		if !slices.Contains(apps, parsed.App) {
 			apps = append(apps, parsed.App)
 		}
+	}
+	if len(platforms) > 0 {
+		slices.Sort(platforms)
+		return fmt.Errorf("the repository at %s lists releases of app %q only for %s, none for %s/%s: publish one (tufup-repo add VERSION BUNDLE_DIR --os %s --arch %s)",
+			metadataURL, app, strings.Join(platforms, ", "), runtime.GOOS, runtime.GOARCH, runtime.GOOS, runtime.GOARCH)
 	}
 	if len(apps) == 0 {
 		return fmt.Errorf("the repository at %s lists no release of app %q, nor of any other app: publish one (tufup-repo add VERSION BUNDLE_DIR)", metadataURL, app)
