@@ -74,54 +74,65 @@ func (x *xdisplay) run(name string, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
+// until polls cond every 100 ms and fails the test with what when it is
+// still false after within.
+func (x *xdisplay) until(within time.Duration, what string, cond func() bool) {
+	x.t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			x.t.Fatalf("%s within %s", what, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (x *xdisplay) search(name string) []string {
+	out, _ := x.run("xdotool", "search", "--onlyvisible", "--name", name)
+	return strings.Fields(out)
+}
+
 // window waits for a visible window whose title contains name and returns
 // its id and full title.
 func (x *xdisplay) window(name string, within time.Duration) (id, title string) {
 	x.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		out, _ := x.run("xdotool", "search", "--onlyvisible", "--name", name)
-		if ids := strings.Fields(out); len(ids) > 0 {
-			id = ids[len(ids)-1]
-			title, _ = x.run("xdotool", "getwindowname", id)
-			return id, title
-		}
-		if time.Now().After(deadline) {
-			x.t.Fatalf("no window titled %q appeared within %s", name, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var ids []string
+	x.until(within, fmt.Sprintf("no window titled %q appeared", name), func() bool {
+		ids = x.search(name)
+		return len(ids) > 0
+	})
+	id = ids[len(ids)-1]
+	title, _ = x.run("xdotool", "getwindowname", id)
+	return id, title
 }
 
 // gone waits until no visible window's title contains name.
 func (x *xdisplay) gone(name string, within time.Duration) {
 	x.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		out, _ := x.run("xdotool", "search", "--onlyvisible", "--name", name)
-		if out == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			x.t.Fatalf("window %q still there after %s", name, within)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	x.until(within, fmt.Sprintf("window %q still there", name), func() bool { return len(x.search(name)) == 0 })
 }
 
 // destroyed waits until the window id no longer exists.
 func (x *xdisplay) destroyed(id string, within time.Duration) {
 	x.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		if _, err := x.run("xdotool", "getwindowname", id); err != nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			x.t.Fatalf("window %s still there after %s", id, within)
-		}
-		time.Sleep(100 * time.Millisecond)
+	x.until(within, "window "+id+" still there", func() bool {
+		_, err := x.run("xdotool", "getwindowname", id)
+		return err != nil
+	})
+}
+
+// cancelProgress waits for the progress window, requires its title,
+// saves a screenshot once the speed and time left show, and presses
+// Cancel (Escape).
+func (x *xdisplay) cancelProgress(wantTitle, screenshot string, within time.Duration) {
+	x.t.Helper()
+	id, title := x.window(displayName, within)
+	if title != wantTitle {
+		x.t.Fatalf("window title %q, want %q", title, wantTitle)
 	}
+	time.Sleep(1500 * time.Millisecond)
+	x.screenshot(id, screenshot)
+	x.key(id, "Escape")
 }
 
 // key gives the window the keyboard focus and types keys (xdotool names:
@@ -237,8 +248,10 @@ type started struct {
 
 // startAsync starts the launcher of in with extra environment, as a
 // shortcut would (no terminal), and returns at once.
-func (in *install) startAsync(ctx context.Context, env []string, args ...string) *started {
+func (in *install) startAsync(env []string, args ...string) *started {
 	in.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	in.t.Cleanup(cancel)
 	s := &started{done: make(chan struct{})}
 	s.cmd = exec.CommandContext(ctx, in.launcher, args...)
 	s.cmd.Env = append(append(os.Environ(), "SAMPLEAPP_OUT="+in.out), env...)

@@ -7,6 +7,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +56,10 @@ func TestCheckJSONReportsTheUpdateAndInstallsNothing(t *testing.T) {
 	}
 	if f := e.srv.Fetched("/targets/"); len(f) != 0 || in.current() != "1.0.0" || len(r.runs) != 0 {
 		t.Fatalf("--check downloaded %v, current %s, app ran %d times; want nothing done", f, in.current(), len(r.runs))
+	}
+	// Without --json, one line for people.
+	if r := in.run(nil, "--check"); r.code != 0 || r.stdout != fmt.Sprintf("update available: 1.1.0 (%d bytes to download)\n", patch.Size()) {
+		t.Fatalf("--check: exit %d, %q", r.code, r.stdout)
 	}
 
 	// A server that is down is a failure the app can read.

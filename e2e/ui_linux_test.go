@@ -7,7 +7,6 @@ package e2e
 // found by title with xdotool, photographed, and answered with keys.
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,16 +37,8 @@ func TestWindowCancelDuringAnUpdateStartsTheInstalledVersion(t *testing.T) {
 	e.publish("1.1.0", sandbox.BundleOptions{DataSize: 1 << 20}, "--skip-patch")
 	throttleTargets(e, 256<<10)
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s := in.startAsync(ctx, env)
-	id, title := x.window(displayName, 20*time.Second)
-	if title != "Updating Sample App from 1.0.0 to 1.1.0" {
-		t.Fatalf("window title %q", title)
-	}
-	time.Sleep(1500 * time.Millisecond) // let the speed and time left show
-	x.screenshot(id, "linux-update")
-	x.key(id, "Escape")
+	s := in.startAsync(env)
+	x.cancelProgress("Updating Sample App from 1.0.0 to 1.1.0", "linux-update", 20*time.Second)
 	canceled := time.Now()
 	if code := s.wait(t, 15*time.Second); code != 0 {
 		t.Fatalf("exit %d after Cancel\n%s", code, s.stderr.String())
@@ -70,16 +61,8 @@ func TestWindowCancelDuringAFirstInstallExitsAndTheNextStartResumes(t *testing.T
 	in := e.newInstall(map[string]any{"display_name": displayName})
 	throttleTargets(e, 256<<10)
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s := in.startAsync(ctx, env)
-	id, title := x.window(displayName, 20*time.Second)
-	if title != "Installing Sample App 1.0.0" {
-		t.Fatalf("window title %q", title)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	x.screenshot(id, "linux-first-install")
-	x.key(id, "Escape")
+	s := in.startAsync(env)
+	x.cancelProgress("Installing Sample App 1.0.0", "linux-first-install", 20*time.Second)
 	if code := s.wait(t, 15*time.Second); code != 1 || !strings.Contains(s.stderr.String(), "canceled") {
 		t.Fatalf("exit %d after Cancel, want 1\n%s", code, s.stderr.String())
 	}
@@ -130,9 +113,7 @@ func TestFailureDialogOnAFirstStartWithTheServerDown(t *testing.T) {
 	plain := in.run(nil)
 	setConfig(t, in.dir, "ui", "auto")
 
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	s := in.startAsync(ctx, env)
+	s := in.startAsync(env)
 	id, title := x.window(displayName, 20*time.Second)
 	if title != displayName {
 		t.Fatalf("dialog title %q", title)

@@ -30,8 +30,10 @@ func (w *wineEnv) publishLarge(version string) {
 
 // startWine starts the launcher under Wine with extra environment and
 // returns a channel that gets its exit code.
-func (in *wineInstall) startWine(ctx context.Context, env []string) (<-chan int, *output) {
+func (in *wineInstall) startWine(env []string) (<-chan int, *output) {
 	in.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	in.t.Cleanup(cancel)
 	cmd, out := in.command(ctx, env)
 	if err := cmd.Start(); err != nil {
 		in.t.Fatal(err)
@@ -64,16 +66,8 @@ func TestWineWindowCancelDuringAnUpdateStartsTheInstalledVersion(t *testing.T) {
 	w.publishLarge("1.1.0")
 	throttleTargets(w.env, 256<<10)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	code, out := in.startWine(ctx, x.env)
-	id, title := x.window(displayName, time.Minute)
-	if title != "Updating Sample App from 1.0.0 to 1.1.0" {
-		t.Fatalf("window title %q", title)
-	}
-	time.Sleep(1500 * time.Millisecond) // let the speed and time left show
-	x.screenshot(id, "windows-update")
-	x.key(id, "Escape")
+	code, out := in.startWine(x.env)
+	x.cancelProgress("Updating Sample App from 1.0.0 to 1.1.0", "windows-update", time.Minute)
 	if c := waitCode(t, code, out, time.Minute); c != 0 {
 		_, stderr := out.read()
 		t.Fatalf("exit %d after Cancel\n%s\nlog:\n%s", c, stderr, in.log())
@@ -95,16 +89,8 @@ func TestWineWindowCancelDuringAFirstInstallExits(t *testing.T) {
 	in := w.newInstall(filepath.Join(t.TempDir(), "Sample App"), map[string]any{"display_name": displayName})
 	throttleTargets(w.env, 256<<10)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	code, out := in.startWine(ctx, x.env)
-	id, title := x.window(displayName, time.Minute)
-	if title != "Installing Sample App 1.0.0" {
-		t.Fatalf("window title %q", title)
-	}
-	time.Sleep(1500 * time.Millisecond)
-	x.screenshot(id, "windows-first-install")
-	x.key(id, "Escape")
+	code, out := in.startWine(x.env)
+	x.cancelProgress("Installing Sample App 1.0.0", "windows-first-install", time.Minute)
 	if c := waitCode(t, code, out, time.Minute); c != 1 {
 		_, stderr := out.read()
 		t.Fatalf("exit %d after Cancel, want 1\n%s", c, stderr)
@@ -160,9 +146,7 @@ func TestWineFailureDialogOnAFirstStartWithTheServerDown(t *testing.T) {
 	setConfig(t, in.dir, "ui", "auto")
 	os.Remove(filepath.Join(in.dir, ".tufup", "launcher.log"))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	code, out := in.startWine(ctx, x.env)
+	code, out := in.startWine(x.env)
 	id, title := x.window(displayName, time.Minute)
 	if title != displayName {
 		t.Fatalf("dialog title %q", title)
