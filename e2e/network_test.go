@@ -218,3 +218,27 @@ func TestPermanentNetworkFaultsStartInstalledVersion(t *testing.T) {
 		})
 	}
 }
+
+// launcher.json headers go to the repository's origin only: a redirect of
+// the patch to another server (another port) carries none of them, and
+// nothing of them reaches the log.
+func TestHeadersDoNotFollowRedirectsElsewhere(t *testing.T) {
+	headers := map[string]any{"Authorization": "Bearer secret-token", "X-Api-Key": "secret-key"}
+	e, in, bundles := updateAvailable(t, map[string]any{"headers": headers})
+	elsewhere := fetchtest.NewServer(t, filepath.Join(e.work, "repository"))
+	misbehave(e).Misbehave(".patch", -1, fetchtest.Redirect(elsewhere.URL))
+	in.start("1.1.0")
+	reqs := elsewhere.RequestsFor(".patch")
+	if len(reqs) != 1 {
+		t.Fatalf("requests elsewhere %+v, want the redirected patch", reqs)
+	}
+	for name := range headers {
+		if v := reqs[0].Header.Get(name); v != "" {
+			t.Errorf("the other origin received %s: %s", name, v)
+		}
+	}
+	if strings.Contains(in.log(), "secret") {
+		t.Errorf("a header value reached the log:\n%s", in.log())
+	}
+	assertIntact(t, in, bundles)
+}
