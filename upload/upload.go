@@ -191,7 +191,7 @@ func openStore(ctx context.Context, dest, endpoint string) (store, string, error
 		st, err := newDirStore(u)
 		return st, u.Redacted(), err
 	}
-	return nil, "", fmt.Errorf("destination %q: want s3://BUCKET/PREFIX or file:///PATH", dest)
+	return nil, "", fmt.Errorf("destination %s: want s3://BUCKET/PREFIX or file:///PATH", u.Redacted())
 }
 
 // localFile is a file of the repository to publish.
