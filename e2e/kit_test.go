@@ -303,13 +303,42 @@ func TestKitSeedStartsOffline(t *testing.T) {
 		data := t.TempDir()
 		return &install{t: t, dir: filepath.Join(data, "sampleapp"), launcher: filepath.Join(dir, "sampleapp", "sampleapp"), out: filepath.Join(t.TempDir(), "runs.jsonl")}, data
 	}
+	// As a per-machine install: the launcher's folder read-only, two users
+	// each installing from the same seed into their own data folder.
 	in, data := unpack()
-	r := in.run([]string{"XDG_DATA_HOME=" + data})
-	if r.code != 0 || len(r.runs) != 1 || r.runs[0].Version != "1.0.0" {
-		t.Fatalf("seeded start with the server down: exit %d, runs %+v\nstderr: %s\nlog:\n%s", r.code, r.runs, r.stderr, in.log())
+	launcherDir := filepath.Dir(in.launcher)
+	if out, err := exec.Command("chmod", "-R", "a-w", launcherDir).CombinedOutput(); err != nil {
+		t.Fatalf("chmod: %v\n%s", err, out)
 	}
-	if !strings.Contains(in.log(), "installing the release shipped with the launcher") {
-		t.Errorf("the log does not say the seed was installed:\n%s", in.log())
+	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", launcherDir).Run() })
+	before, err := treeOf(launcherDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for user := range 2 {
+		if user == 1 {
+			data = t.TempDir()
+			in = &install{t: t, dir: filepath.Join(data, "sampleapp"), launcher: in.launcher, out: in.out}
+		}
+		r := in.run([]string{"XDG_DATA_HOME=" + data})
+		if r.code != 0 || len(r.runs) != 1 || r.runs[0].Version != "1.0.0" {
+			t.Fatalf("user %d: seeded start with the server down: exit %d, runs %+v\nstderr: %s\nlog:\n%s", user, r.code, r.runs, r.stderr, in.log())
+		}
+		if !strings.Contains(in.log(), "installing the release shipped with the launcher") {
+			t.Errorf("user %d: the log does not say the seed was installed:\n%s", user, in.log())
+		}
+	}
+	after, err := treeOf(launcherDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, digest := range before {
+		if after[name] != digest {
+			t.Errorf("the launcher changed %s in its read-only folder", name)
+		}
+	}
+	if len(after) != len(before) {
+		t.Errorf("the launcher's folder changed: %d entries before, %d after", len(before), len(after))
 	}
 
 	in, data = unpack()
@@ -319,7 +348,7 @@ func TestKitSeedStartsOffline(t *testing.T) {
 	if err := os.WriteFile(seed, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r = in.run([]string{"XDG_DATA_HOME=" + data})
+	r := in.run([]string{"XDG_DATA_HOME=" + data})
 	if r.code == 0 || len(r.runs) != 0 {
 		t.Fatalf("an altered seed started the app: exit %d, runs %+v", r.code, r.runs)
 	}
