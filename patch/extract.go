@@ -112,10 +112,11 @@ var ErrTarMismatch = errors.New("tar does not match the expected size and hash")
 func ExtractIndexed(ctx context.Context, fsys fsutil.FS, r io.Reader, dir string, maxSize int64, indexPath string, want TarInfo) (TarInfo, error) {
 	var got TarInfo
 	err := fsutil.WriteFromFS(fsys, indexPath, 0o644, func(w io.Writer) error {
-		rec, err := newIndexRecorder(r, w)
+		rec, err := newIndexRecorder(r, w, filepath.Dir(indexPath))
 		if err != nil {
 			return err
 		}
+		defer rec.close()
 		if err := extractIndexing(ctx, fsys, rec, dir, maxSize, defaultFlush, rec); err != nil {
 			return err
 		}

@@ -78,18 +78,27 @@ type indexRecorder struct {
 	fileEnd int64
 	fileSum hash.Hash
 
-	gap    int64 // non-file bytes since the last file's content
-	files  []indexFile
-	raw    []byte // the non-file bytes not yet deflated
+	gap    int64     // non-file bytes since the last file's content
+	cur    indexFile // the file whose content is being read
+	count  int64     // files recorded
+	raw    []byte    // the non-file bytes not yet deflated
 	chunks []int64
+
+	// The table's file entries, encoded as each file ends; past 64 KiB
+	// they go to a temporary file in spillDir, so memory does not grow
+	// with the number of files.
+	entries  bytes.Buffer
+	spill    *os.File
+	spillDir string
 
 	out *indexOut // the index file
 	zw  *flate.Writer
 	err error
 }
 
-// newIndexRecorder starts an index written to w as the tar is read from r.
-func newIndexRecorder(r io.Reader, w io.Writer) (*indexRecorder, error) {
+// newIndexRecorder starts an index written to w as the tar is read from r;
+// the table waits in a temporary file in spillDir. Call close when done.
+func newIndexRecorder(r io.Reader, w io.Writer, spillDir string) (*indexRecorder, error) {
 	out := &indexOut{w: bufio.NewWriterSize(w, 64<<10), sum: sha256.New()}
 	zw, err := flate.NewWriter(out, flate.BestSpeed)
 	if err != nil {
@@ -98,7 +107,41 @@ func newIndexRecorder(r io.Reader, w io.Writer) (*indexRecorder, error) {
 	if _, err := io.WriteString(out, indexMagic); err != nil {
 		return nil, err
 	}
-	return &indexRecorder{r: r, all: NewHasher(), fileSum: sha256.New(), raw: make([]byte, 0, indexChunk), out: out, zw: zw}, nil
+	return &indexRecorder{r: r, all: NewHasher(), fileSum: sha256.New(), raw: make([]byte, 0, indexChunk), out: out, zw: zw, spillDir: spillDir}, nil
+}
+
+// close removes the temporary file.
+func (x *indexRecorder) close() {
+	if x.spill != nil {
+		x.spill.Close()
+		os.Remove(x.spill.Name())
+	}
+}
+
+// endFile encodes the current file's table entry.
+func (x *indexRecorder) endFile() {
+	f := &x.cur
+	x.fileSum.Sum(f.sum[:0])
+	x.inFile = false
+	x.count++
+	var tmp [binary.MaxVarintLen64]byte
+	for _, v := range []int64{f.gap, f.size, int64(len(f.path))} {
+		x.entries.Write(tmp[:binary.PutUvarint(tmp[:], uint64(v))])
+	}
+	x.entries.WriteString(f.path)
+	x.entries.Write(f.sum[:])
+	if x.entries.Len() < 64<<10 || x.err != nil {
+		return
+	}
+	if x.spill == nil {
+		if x.spill, x.err = os.CreateTemp(x.spillDir, ".tarindex-table*"); x.err != nil {
+			return
+		}
+	}
+	if _, err := x.spill.Write(x.entries.Bytes()); err != nil {
+		x.err = err
+	}
+	x.entries.Reset()
 }
 
 func (x *indexRecorder) Read(p []byte) (int, error) {
@@ -121,9 +164,7 @@ func (x *indexRecorder) consume(b []byte) {
 			x.pos += k
 			b = b[k:]
 			if x.pos == x.fileEnd {
-				f := &x.files[len(x.files)-1]
-				x.fileSum.Sum(f.sum[:0])
-				x.inFile = false
+				x.endFile()
 			}
 			continue
 		}
@@ -145,10 +186,10 @@ func (x *indexRecorder) beginFile(path string, size int64) {
 		return
 	}
 	if x.inFile {
-		x.err = fmt.Errorf("index: member %s starts inside the content of %s", path, x.files[len(x.files)-1].path)
+		x.err = fmt.Errorf("index: member %s starts inside the content of %s", path, x.cur.path)
 		return
 	}
-	x.files = append(x.files, indexFile{gap: x.gap, size: size, path: path})
+	x.cur = indexFile{gap: x.gap, size: size, path: path}
 	x.gap = 0
 	x.inFile, x.fileEnd = true, x.pos+size
 	x.fileSum.Reset()
@@ -176,7 +217,7 @@ func (x *indexRecorder) flushChunk() {
 // hash. The caller has read the tar to its end.
 func (x *indexRecorder) finish() (TarInfo, error) {
 	if x.inFile {
-		return TarInfo{}, fmt.Errorf("index: tar ends inside the content of %s", x.files[len(x.files)-1].path)
+		return TarInfo{}, fmt.Errorf("index: tar ends inside the content of %s", x.cur.path)
 	}
 	x.flushChunk()
 	if x.err != nil {
@@ -187,19 +228,21 @@ func (x *indexRecorder) finish() (TarInfo, error) {
 	var t bytes.Buffer
 	var tmp [binary.MaxVarintLen64]byte
 	uv := func(v int64) { t.Write(tmp[:binary.PutUvarint(tmp[:], uint64(v))]) }
-	uv(int64(len(x.files)))
-	for _, f := range x.files {
-		uv(f.gap)
-		uv(f.size)
-		uv(int64(len(f.path)))
-		t.WriteString(f.path)
-		t.Write(f.sum[:])
-		if t.Len() >= 64<<10 {
-			if _, err := x.out.Write(t.Bytes()); err != nil {
-				return TarInfo{}, fmt.Errorf("write tar index: %w", err)
-			}
-			t.Reset()
+	uv(x.count)
+	if _, err := x.out.Write(t.Bytes()); err != nil {
+		return TarInfo{}, fmt.Errorf("write tar index: %w", err)
+	}
+	t.Reset()
+	if x.spill != nil {
+		if _, err := x.spill.Seek(0, io.SeekStart); err != nil {
+			return TarInfo{}, fmt.Errorf("write tar index: %w", err)
 		}
+		if _, err := io.Copy(x.out, x.spill); err != nil {
+			return TarInfo{}, fmt.Errorf("write tar index: %w", err)
+		}
+	}
+	if _, err := x.out.Write(x.entries.Bytes()); err != nil {
+		return TarInfo{}, fmt.Errorf("write tar index: %w", err)
 	}
 	uv(x.gap)
 	uv(int64(len(x.chunks)))
@@ -228,16 +271,15 @@ func (x *indexRecorder) finish() (TarInfo, error) {
 // the folder's files and the tar's index (see ExtractIndexed). Every file
 // is hashed whole the first time any of its bytes are read and compared with
 // the index, so a modified install gives errors wrapping ErrBaseModified,
-// never wrong bytes. Memory: the index's table (about 100 bytes a file) and
+// never wrong bytes. Memory: 32 bytes per file and per stretch between files, and
 // one chunk of a MiB.
 type IndexedTar struct {
-	dir   string
-	idx   *os.File
-	size  int64
-	sha   string
-	segs  []indexSeg
-	files []indexFile
-	ok    []bool // files verified
+	dir  string
+	idx  *os.File
+	size int64
+	sha  string
+	segs []indexSeg
+	ok   []bool // files verified, by number
 
 	chunkOff []int64 // offset of each chunk in the index file, and the end
 	rawSize  int64
@@ -254,10 +296,35 @@ type IndexedTar struct {
 
 // indexSeg is a stretch of the tar: content of files[file], or non-file
 // bytes from rawOff of the concatenated non-file bytes (file < 0).
+// countReader counts the bytes read through it, to know where each path
+// of the table is in the index file.
+type countReader struct {
+	r *bufio.Reader
+	n int64
+}
+
+func (c *countReader) ReadByte() (byte, error) {
+	b, err := c.r.ReadByte()
+	if err == nil {
+		c.n++
+	}
+	return b, err
+}
+
+func (c *countReader) Discard(n int) error {
+	k, err := c.r.Discard(n)
+	c.n += int64(k)
+	return err
+}
+
 type indexSeg struct {
 	off, n int64
-	file   int
+	// rawOff is where the bytes are in the non-file bytes, or for a file
+	// where its path (plen bytes) and then its SHA-256 are in the index
+	// file, read when the file is opened: memory holds 32 bytes a segment.
 	rawOff int64
+	file   int32
+	plen   int32
 }
 
 // OpenIndexedTar opens the index at indexPath of the tar the folder dir was
@@ -304,7 +371,7 @@ func readIndex(f *os.File, dir string) (*IndexedTar, error) {
 	if tableOff < int64(len(indexMagic)) || tableOff > end {
 		return nil, fmt.Errorf("%w: table offset %d out of range", ErrBaseModified, tableOff)
 	}
-	r := bufio.NewReaderSize(io.NewSectionReader(f, tableOff, end-tableOff), 64<<10)
+	r := &countReader{r: bufio.NewReaderSize(io.NewSectionReader(f, tableOff, end-tableOff), 64<<10), n: tableOff}
 	bad := func(what string) error { return fmt.Errorf("%w: bad table (%s)", ErrBaseModified, what) }
 	uv := func() int64 {
 		v, err := binary.ReadUvarint(r)
@@ -318,7 +385,6 @@ func readIndex(f *os.File, dir string) (*IndexedTar, error) {
 	if n < 0 || n > end {
 		return nil, bad("file count")
 	}
-	t.files = make([]indexFile, 0, n)
 	t.segs = make([]indexSeg, 0, 2*n+1)
 	var off, rawOff int64
 	addRaw := func(g int64) {
@@ -329,25 +395,19 @@ func readIndex(f *os.File, dir string) (*IndexedTar, error) {
 		}
 	}
 	for i := int64(0); i < n; i++ {
-		var e indexFile
-		e.gap, e.size = uv(), uv()
-		pl := uv()
-		if e.gap < 0 || e.size <= 0 || pl <= 0 || pl > 1<<16 {
+		gap, size, pl := uv(), uv(), uv()
+		if gap < 0 || size <= 0 || pl <= 0 || pl > 1<<16 {
 			return nil, bad("file entry")
 		}
-		p := make([]byte, pl)
-		if _, err := io.ReadFull(r, p); err != nil {
-			return nil, bad("path")
+		pathOff := r.n
+		if err := r.Discard(int(pl) + sha256.Size); err != nil {
+			return nil, bad("path and hash")
 		}
-		e.path = string(p)
-		if _, err := io.ReadFull(r, e.sum[:]); err != nil {
-			return nil, bad("file hash")
-		}
-		addRaw(e.gap)
-		t.segs = append(t.segs, indexSeg{off: off, n: e.size, file: len(t.files)})
-		off += e.size
-		t.files = append(t.files, e)
+		addRaw(gap)
+		t.segs = append(t.segs, indexSeg{off: off, n: size, file: int32(i), rawOff: pathOff, plen: int32(pl)})
+		off += size
 	}
+	t.ok = make([]bool, n)
 	last := uv()
 	if last < 0 {
 		return nil, bad("trailing bytes")
@@ -371,12 +431,11 @@ func readIndex(f *os.File, dir string) (*IndexedTar, error) {
 	}
 	t.size = uv()
 	var sum [sha256.Size]byte
-	if _, err := io.ReadFull(r, sum[:]); err != nil || t.size != off {
+	if _, err := io.ReadFull(r.r, sum[:]); err != nil || t.size != off {
 		return nil, bad("tar size")
 	}
 	t.sha = fmt.Sprintf("%x", sum)
 	t.rawSize = rawOff
-	t.ok = make([]bool, len(t.files))
 	return t, nil
 }
 
@@ -417,7 +476,7 @@ func (t *IndexedTar) ReadAt(p []byte, off int64) (int, error) {
 		if s.file < 0 {
 			err = t.readRaw(p[:k], s.rawOff+within)
 		} else {
-			err = t.readFile(p[:k], s.file, within)
+			err = t.readFile(p[:k], s, within)
 		}
 		if err != nil {
 			return n, err
@@ -471,56 +530,56 @@ func (t *IndexedTar) loadChunk(c int) error {
 	return nil
 }
 
-func (t *IndexedTar) readFile(p []byte, i int, off int64) error {
-	if t.open != i {
-		if err := t.openFile(i); err != nil {
+func (t *IndexedTar) readFile(p []byte, s indexSeg, off int64) error {
+	if t.open != int(s.file) {
+		if err := t.openFile(s); err != nil {
 			return err
 		}
 	}
 	if _, err := t.f.ReadAt(p, off); err != nil {
-		return fmt.Errorf("%w: read %s: %v", ErrBaseModified, t.full(i), err)
+		return fmt.Errorf("%w: read %s: %v", ErrBaseModified, t.f.Name(), err)
 	}
 	return nil
 }
 
-func (t *IndexedTar) full(i int) string {
-	return filepath.Join(t.dir, filepath.FromSlash(t.files[i].path))
-}
-
-// openFile opens file i, hashing it whole on first use.
-func (t *IndexedTar) openFile(i int) error {
+// openFile opens the file of segment s, hashing it whole on first use.
+func (t *IndexedTar) openFile(s indexSeg) error {
 	if t.f != nil {
 		t.f.Close()
 		t.f, t.open = nil, -1
 	}
-	e := t.files[i]
-	full := t.full(i)
+	entry := make([]byte, int(s.plen)+sha256.Size)
+	if _, err := t.idx.ReadAt(entry, s.rawOff); err != nil {
+		return fmt.Errorf("tar index: read entry: %w", err)
+	}
+	full := filepath.Join(t.dir, filepath.FromSlash(string(entry[:s.plen])))
+	sum := entry[s.plen:]
 	fi, err := os.Lstat(full)
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: %v", ErrBaseModified, err)
 	case !fi.Mode().IsRegular():
 		return fmt.Errorf("%w: %s is no longer a regular file", ErrBaseModified, full)
-	case fi.Size() != e.size:
-		return fmt.Errorf("%w: %s is %d bytes, was %d", ErrBaseModified, full, fi.Size(), e.size)
+	case fi.Size() != s.n:
+		return fmt.Errorf("%w: %s is %d bytes, was %d", ErrBaseModified, full, fi.Size(), s.n)
 	}
 	f, err := os.Open(full)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBaseModified, err)
 	}
-	if !t.ok[i] {
+	if !t.ok[s.file] {
 		h := sha256.New()
 		if t.hb == nil {
 			t.hb = make([]byte, 256<<10)
 		}
-		n, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, e.size+1), t.hb)
-		if err != nil || n != e.size || !bytes.Equal(h.Sum(nil), e.sum[:]) {
+		n, err := io.CopyBuffer(h, io.NewSectionReader(f, 0, s.n+1), t.hb)
+		if err != nil || n != s.n || !bytes.Equal(h.Sum(nil), sum) {
 			f.Close()
 			return fmt.Errorf("%w: %s changed since it was installed", ErrBaseModified, full)
 		}
-		t.ok[i] = true
+		t.ok[s.file] = true
 	}
-	t.f, t.open = f, i
+	t.f, t.open = f, int(s.file)
 	return nil
 }
 
@@ -550,10 +609,11 @@ func IndexTarFile(ctx context.Context, tarPath, indexPath string) error {
 	}
 	defer f.Close()
 	return fsutil.WriteFrom(indexPath, 0o644, func(w io.Writer) error {
-		rec, err := newIndexRecorder(bufio.NewReaderSize(ctxReader{ctx, f}, 64<<10), w)
+		rec, err := newIndexRecorder(bufio.NewReaderSize(ctxReader{ctx, f}, 64<<10), w, filepath.Dir(indexPath))
 		if err != nil {
 			return err
 		}
+		defer rec.close()
 		tr := tar.NewReader(rec) // rec is no Seeker: skipped content is read, so indexed
 		for {
 			h, err := tr.Next()
