@@ -7,6 +7,11 @@
 // Usage:
 //
 //	go run ./scripts/bench [-skip bsdiff,binarydist] [-work DIR] [OLD NEW]
+//	go run ./scripts/bench -release small,big [-skip bsdiff] [-work DIR]
+//
+// The second form is the release benchmark of release.go: the tools end to
+// end (tufup-repo add, the launcher updating an install) on a 233 MB and a
+// 1.8 GB release pair, showing how each cost grows with the release.
 //
 // OLD and NEW are folders (turned into uncompressed tars as a release is,
 // with patch.WriteTar) or files (used as they are). Without them the pair is
@@ -58,6 +63,7 @@ func main() {
 	work := flag.String("work", "", "folder for tars, patches and outputs (default: a temporary folder, removed afterwards)")
 	oldTC := flag.String("toolchain-old", "v0.0.1-go1.24.0.linux-amd64", "golang.org/toolchain version for the default old release")
 	newTC := flag.String("toolchain-new", "v0.0.1-go1.24.1.linux-amd64", "golang.org/toolchain version for the default new release")
+	release := flag.String("release", "", "instead of comparing engines, run the release benchmark on these pairs (comma-separated: small, big; see release.go)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: bench [flags] [OLD NEW]\n\nOLD and NEW are release folders or files; default: a Go toolchain pair.\n\n")
 		flag.PrintDefaults()
@@ -66,6 +72,13 @@ func main() {
 	if flag.NArg() != 0 && flag.NArg() != 2 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	if *release != "" {
+		if err := runReleaseMain(*release, *skip, *work); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(*skip, *work, *oldTC, *newTC, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
