@@ -7,6 +7,7 @@ package e2e
 // found by title with xdotool, photographed, and answered with keys.
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,4 +139,48 @@ func TestFailureDialogOnAFirstStartWithTheServerDown(t *testing.T) {
 		t.Fatalf("exit %d after Close; without a window it is %d, want 1 both", code, plain.code)
 	}
 	x.gone(displayName, 5*time.Second)
+}
+
+// The dialog names each cause in the user's terms: a server that answers
+// with an error, and a download that fails verification.
+func TestFailureDialogNamesTheCause(t *testing.T) {
+	for _, c := range []struct {
+		name, want string
+		break_     func(e *env)
+	}{
+		{"server error", "its update server answered with an error (HTTP 503)", func(e *env) {
+			e.srv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+				http.Error(w, "maintenance", http.StatusServiceUnavailable)
+				return true
+			})
+		}},
+		{"not verified", "the download could not be verified", func(e *env) {
+			archive := filepath.Join(e.targetsDir(), "sampleapp-1.0.0.tar.gz")
+			b, err := os.ReadFile(archive)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[len(b)/2] ^= 0xff
+			if err := os.WriteFile(archive, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			x, env, spy := zenityDisplay(t)
+			e := newEnv(t)
+			e.publish("1.0.0", sandbox.BundleOptions{})
+			in := e.newInstall(map[string]any{"display_name": displayName})
+			c.break_(e)
+			s := in.startAsync(env)
+			id, _ := x.window(displayName, 20*time.Second)
+			if starts := spyStarts(spy); len(starts) != 1 || !strings.Contains(starts[0], c.want) {
+				t.Fatalf("dialog %q; want it to say %q", starts, c.want)
+			}
+			x.key(id, "Escape")
+			if code := s.wait(t, 15*time.Second); code != 1 {
+				t.Fatalf("exit %d after Close, want 1", code)
+			}
+		})
+	}
 }
