@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +143,77 @@ func TestFailedStartCountsAllowedFailures(t *testing.T) {
 	d := l.Exit(Exit{Version: "1.1.0", Started: t0, Ended: t0.Add(time.Second), Code: 2})
 	if notesWith(d, Warn, "1 of 2 allowed failures") != 1 {
 		t.Fatalf("notes %+v, want one counting 1 of 2 allowed failures (the third holds it back)", d.Notes)
+	}
+}
+
+func good() *Record { return &Record{Phase: Good, Since: t0} }
+
+// Cleanup keeps exactly keep_versions versions and removes held-back ones
+// first, then the others oldest first.
+func TestCleanupOrderAndCount(t *testing.T) {
+	cfg := cfgForTest()
+	cfg.KeepVersions = 2
+	l := New(cfg, Records{Versions: map[string]*Record{
+		"1.0.0": good(), "1.1.0": good(), "1.2.0": {Phase: Held, Since: t0}, "1.3.0": good(), "1.4.0": good(),
+	}}, Disk{Current: "1.4.0", Installed: []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"}}, t0)
+	d := l.Cleanup()
+	if want := []string{"1.2.0", "1.0.0", "1.1.0"}; !slices.Equal(d.Delete, want) {
+		t.Fatalf("Cleanup deletes %v, want %v", d.Delete, want)
+	}
+}
+
+// A version lacking the entry point is not one of the kept versions.
+func TestCleanupDoesNotKeepAVersionWithoutEntry(t *testing.T) {
+	cfg := cfgForTest()
+	cfg.KeepVersions = 3
+	l := New(cfg, Records{Versions: map[string]*Record{
+		"1.0.0": {Phase: Good, Since: t0, MissingEntry: "app"}, "1.1.0": good(), "1.2.0": good(),
+	}}, Disk{Current: "1.2.0", Installed: []string{"1.0.0", "1.1.0", "1.2.0"}}, t0)
+	if d := l.Cleanup(); !slices.Equal(d.Delete, []string{"1.0.0"}) {
+		t.Fatalf("Cleanup deletes %v, want [1.0.0]", d.Delete)
+	}
+}
+
+// What --status says about each version.
+func TestDescribeSaysWhy(t *testing.T) {
+	cfg := cfgForTest()
+	cfg.ProbationStarts, cfg.ProbationFailures = 3, 2
+	l := New(cfg, Records{Versions: map[string]*Record{
+		"1.0.0": {Phase: Good, Since: t0, MissingEntry: "app"},
+		"1.1.0": good(),
+		"1.2.0": {Phase: Probation, Since: t0, Starts: 1},
+		"1.3.0": {Phase: NoEntry, Since: t0, MissingEntry: "app", Reason: "has no entry point app"},
+	}}, Disk{Current: "1.2.0", Installed: []string{"1.0.0", "1.1.0", "1.2.0"}}, t0)
+	why := map[string]string{}
+	for _, v := range l.Describe() {
+		why[v.Version] = v.Why
+		if v.Current != (v.Version == "1.2.0") {
+			t.Errorf("%s: Current = %v", v.Version, v.Current)
+		}
+	}
+	for v, want := range map[string]string{
+		"1.2.0": "on probation: 1 of 3 starts, 0 failed (1 allowed); falls back to 1.1.0",
+		"1.0.0": "; lacks the entry point app",
+	} {
+		if !strings.Contains(why[v], want) {
+			t.Errorf("%s: %q, want it to say %q", v, why[v], want)
+		}
+	}
+	for _, v := range []string{"1.1.0", "1.2.0", "1.3.0"} {
+		if strings.Contains(why[v], "lacks the entry point") {
+			t.Errorf("%s: %q says it lacks the entry point", v, why[v])
+		}
+	}
+}
+
+// Older launchers wrote "failed probation..." for a crash; exactly those
+// words too.
+func TestMigrateReadsACrash(t *testing.T) {
+	rec := Migrate(map[string]string{"1.1.0": "failed probation", "1.2.0": "rolled back by the user"}, nil, nil, t0)
+	if c := rec.Versions["1.1.0"].Cause; c != Crashed {
+		t.Errorf("\"failed probation\": cause %q, want %q", c, Crashed)
+	}
+	if c := rec.Versions["1.2.0"].Cause; c != RolledBack {
+		t.Errorf("a rollback: cause %q, want %q", c, RolledBack)
 	}
 }
