@@ -162,15 +162,16 @@ func TestCleanupOrderAndCount(t *testing.T) {
 	}
 }
 
-// A version lacking the entry point is not one of the kept versions.
-func TestCleanupDoesNotKeepAVersionWithoutEntry(t *testing.T) {
+// keep_versions keeps versions that can start before one lacking the
+// entry point, even a newer one.
+func TestCleanupPrefersVersionsThatCanStart(t *testing.T) {
 	cfg := cfgForTest()
 	cfg.KeepVersions = 3
 	l := New(cfg, Records{Versions: map[string]*Record{
-		"1.0.0": {Phase: Good, Since: t0, MissingEntry: "app"}, "1.1.0": good(), "1.2.0": good(),
-	}}, Disk{Current: "1.2.0", Installed: []string{"1.0.0", "1.1.0", "1.2.0"}}, t0)
-	if d := l.Cleanup(); !slices.Equal(d.Delete, []string{"1.0.0"}) {
-		t.Fatalf("Cleanup deletes %v, want [1.0.0]", d.Delete)
+		"1.0.0": good(), "1.1.0": {Phase: Good, Since: t0, MissingEntry: "app"}, "1.2.0": good(), "1.3.0": good(),
+	}}, Disk{Current: "1.3.0", Installed: []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0"}}, t0)
+	if d := l.Cleanup(); !slices.Equal(d.Delete, []string{"1.1.0"}) {
+		t.Fatalf("Cleanup deletes %v, want [1.1.0]", d.Delete)
 	}
 }
 
