@@ -26,11 +26,17 @@ func (l *Launcher) Rollback(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("rollback: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	lock, err := l.dir.WaitLock(ctx)
+	lock, ok, err := l.dir.TryLock()
 	if err != nil {
 		return "", fmt.Errorf("rollback: %w", err)
+	}
+	if !ok {
+		l.log.Info("rollback: waiting for another launcher to finish", "from", ran)
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if lock, err = l.dir.WaitLock(ctx); err != nil {
+			return "", fmt.Errorf("rollback: %w", err)
+		}
 	}
 	defer lock.Unlock()
 	var to string

@@ -30,7 +30,10 @@ const (
 // return unless exec fails. Otherwise the app runs as a child, its end is
 // recorded, and Start returns its exit code.
 func (l *Launcher) Start(ctx context.Context, app App, args []string) (int, error) {
-	d, started, ok := l.decideStart()
+	d, started, ok, err := l.decideStart()
+	if err != nil {
+		return 1, err
+	}
 	if ok {
 		next, err := l.app(d.Start)
 		if err != nil {
@@ -79,7 +82,8 @@ func (l *Launcher) Start(ctx context.Context, app App, args []string) (int, erro
 // watch it. Most starts change nothing (a known-good current version): that
 // is found out without the records lock and without writing. ok is false
 // when the records cannot be used; the given app then starts unwatched.
-func (l *Launcher) decideStart() (d lifecycle.Decision, started time.Time, ok bool) {
+// The error tells that no installed version has the entry point.
+func (l *Launcher) decideStart() (d lifecycle.Decision, started time.Time, ok bool, err error) {
 	started = time.Now()
 	input := func(lc *lifecycle.Lifecycle) lifecycle.StartInput {
 		return lifecycle.StartInput{Now: started, NoEntry: l.missingEntries(lc.Installed())}
@@ -89,21 +93,25 @@ func (l *Launcher) decideStart() (d lifecycle.Decision, started time.Time, ok bo
 		d, err := lc.Start(input(lc))
 		after, _ := json.Marshal(lc.Records())
 		if err == nil && d.Current == "" && !d.Watch && bytes.Equal(before, after) {
-			return d, started, true
+			return d, started, true, nil
 		}
 	}
-	err := l.withLifecycle(func(lc *lifecycle.Lifecycle) error {
+	err = l.withLifecycle(func(lc *lifecycle.Lifecycle) error {
 		var err error
 		if d, err = lc.Start(input(lc)); err != nil {
 			return err
 		}
 		return l.carryOut(d)
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, lifecycle.ErrNoEntry):
+		l.log.Error("cannot start the app", "error", err)
+		return d, started, false, fmt.Errorf("%w; fix launcher.json", err)
+	case err != nil:
 		l.log.Error("cannot choose the version to start from the version records; starting the current one", "error", err)
-		return d, started, false
+		return d, started, false, nil
 	}
-	return d, started, true
+	return d, started, true, nil
 }
 
 // hold marks the app's version in use, so that no other launcher's cleanup
