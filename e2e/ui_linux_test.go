@@ -89,7 +89,7 @@ func TestWindowCancelDuringAFirstInstallExitsAndTheNextStartResumes(t *testing.T
 	}
 }
 
-func TestNoWindowOnAStartWithNoUpdate(t *testing.T) {
+func TestNoWindowOnAStartWithNoUpdateNorForAnUpdateProblem(t *testing.T) {
 	_, env, spy := zenityDisplay(t)
 	e := newEnv(t)
 	e.publish("1.0.0", sandbox.BundleOptions{})
@@ -101,6 +101,15 @@ func TestNoWindowOnAStartWithNoUpdate(t *testing.T) {
 	}
 	if starts := spyStarts(spy); len(starts) != 0 {
 		t.Fatalf("a start with no update opened windows: %q", starts)
+	}
+	// With a version installed, an update problem shows nothing either.
+	e.srv.Close()
+	r = in.run(env)
+	if r.code != 0 || len(r.runs) != 1 || r.runs[0].Version != "1.0.0" {
+		t.Fatalf("server down: exit %d, runs %v\n%s", r.code, r.runs, r.stderr)
+	}
+	if starts := spyStarts(spy); len(starts) != 0 {
+		t.Fatalf("an update problem with a version installed opened windows: %q", starts)
 	}
 }
 
