@@ -20,6 +20,10 @@ import (
 	"github.com/tufup-go/tufup/internal/testenv"
 )
 
+// displayName is the app name the window tests give launcher.json, and
+// so the title they look for.
+const displayName = "Sample App"
+
 // xdisplay is a virtual X display (Xvfb) for the test.
 type xdisplay struct {
 	t   *testing.T

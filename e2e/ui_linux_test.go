@@ -25,8 +25,6 @@ func zenityDisplay(t *testing.T) (x *xdisplay, env []string, spyLog string) {
 	return x, append(x.env, path), log
 }
 
-const displayName = "Sample App"
-
 func TestWindowCancelDuringAnUpdateStartsTheInstalledVersion(t *testing.T) {
 	x, env, _ := zenityDisplay(t)
 	e := newEnv(t)
