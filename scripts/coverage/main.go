@@ -103,7 +103,10 @@ func runTests(ctx context.Context, dir, mod string, pkgs []string) error {
 	if len(pkgs) == 0 {
 		pkgs = []string{"./..."}
 	}
-	args := append([]string{"test", "-cover", "-coverpkg=" + mod + "/..."}, pkgs...)
+	// Instrumented, every package's tests compile the whole module and the
+	// end-to-end tests build instrumented binaries: more than go test's
+	// default 10 minutes per package on a busy two-core machine.
+	args := append([]string{"test", "-timeout", "30m", "-cover", "-coverpkg=" + mod + "/..."}, pkgs...)
 	args = append(args, "-args", "-test.gocoverdir="+unit)
 	fmt.Printf("go %s  (with TUFUP_COVER_DIR=%s)\n", strings.Join(args, " "), e2e)
 	cmd := exec.CommandContext(ctx, "go", args...)
