@@ -238,13 +238,28 @@ func iconFor(icons []string, goos string) (string, error) {
 			return "", fmt.Errorf("icon %s: use .ico (Windows), .icns (macOS) or .png (Linux)", ic)
 		}
 		if strings.EqualFold(filepath.Ext(ic), ext) {
-			if _, err := os.Stat(ic); err != nil {
-				return "", fmt.Errorf("icon: %w", err)
-			}
-			return ic, nil
+			return ic, checkIcon(ic)
 		}
 	}
 	return "", nil
+}
+
+// iconMagic is how each icon format starts: a file of the wrong format
+// would give a broken shortcut or bundle icon (and crashes makensis).
+var iconMagic = map[string]string{".ico": "\x00\x00\x01\x00", ".icns": "icns", ".png": "\x89PNG\r\n\x1a\n"}
+
+func checkIcon(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("icon: %w", err)
+	}
+	defer f.Close()
+	ext := strings.ToLower(filepath.Ext(path))
+	head := make([]byte, len(iconMagic[ext]))
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != iconMagic[ext] {
+		return fmt.Errorf("icon %s is not a %s file", path, strings.TrimPrefix(ext, "."))
+	}
+	return nil
 }
 
 // config returns launcher.json for this platform: the given one with
@@ -313,27 +328,15 @@ func (k *pkg) base(exe, dataDir string) (tree, error) {
 // write writes a package file atomically and logs it.
 func (k *pkg) write(name string, fill func(io.Writer) error) (string, error) {
 	path := filepath.Join(k.o.Out, name)
-	cw := &countWriter{}
-	err := fsutil.WriteFrom(path, 0o644, func(w io.Writer) error {
-		cw.w = w
-		return fill(cw)
-	})
-	if err != nil {
+	if err := fsutil.WriteFrom(path, 0o644, fill); err != nil {
 		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	fmt.Fprintf(k.o.Log, "wrote %s (%d bytes)\n", path, cw.n)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(k.o.Log, "wrote %s (%d bytes)\n", path, fi.Size())
 	return path, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // fileName is name-version-os-arch plus suffix, the naming of every package.

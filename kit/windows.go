@@ -1,6 +1,7 @@
 package kit
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -75,7 +76,7 @@ func (k *pkg) nsis(ctx context.Context, files tree, exe, icon string) (string, e
 	err = nsisScript.Execute(f, map[string]any{
 		"Name": k.o.Name, "Exe": exe, "ID": k.o.ID, "IDLen": len(k.o.ID) + 1, "Publisher": k.o.Publisher,
 		"Version": k.version, "Stage": nsisPath(stage), "Out": nsisPath(out), "Icon": icon,
-		"IconPath": nsisPath(filepath.Join(stage, icon)), "DataDir": dataDir,
+		"IconPath": nsisPath(filepath.Join(stage, icon)), "IconFile": cmp.Or(icon, exe), "DataDir": dataDir,
 		"Amd64": k.p.Arch == "amd64" || k.p.Arch == "arm64",
 	})
 	if cerr := f.Close(); err == nil {
@@ -186,14 +187,14 @@ Section "-Install"
   SetOutPath "$INSTDIR"
   File /r "{{.Stage}}\*"
   WriteUninstaller "$INSTDIR\Uninstall.exe"
-  CreateShortCut "$SMPROGRAMS\{{.Name}}.lnk" "$INSTDIR\{{.Exe}}" "" "$INSTDIR\{{if .Icon}}{{.Icon}}{{else}}{{.Exe}}{{end}}" 0
+  CreateShortCut "$SMPROGRAMS\{{.Name}}.lnk" "$INSTDIR\{{.Exe}}" "" "$INSTDIR\{{.IconFile}}" 0
   Push "$SMPROGRAMS\{{.Name}}.lnk"
   Call SetAppUserModelID
   WriteRegStr HKCU "${UNINSTKEY}" "DisplayName" "{{.Name}}"
   WriteRegStr HKCU "${UNINSTKEY}" "DisplayVersion" "{{.Version}}"
   WriteRegStr HKCU "${UNINSTKEY}" "Publisher" "{{.Publisher}}"
   WriteRegStr HKCU "${UNINSTKEY}" "InstallLocation" "$INSTDIR"
-  WriteRegStr HKCU "${UNINSTKEY}" "DisplayIcon" "$INSTDIR\{{if .Icon}}{{.Icon}}{{else}}{{.Exe}}{{end}}"
+  WriteRegStr HKCU "${UNINSTKEY}" "DisplayIcon" "$INSTDIR\{{.IconFile}}"
   WriteRegStr HKCU "${UNINSTKEY}" "UninstallString" '"$INSTDIR\Uninstall.exe"'
   WriteRegStr HKCU "${UNINSTKEY}" "QuietUninstallString" '"$INSTDIR\Uninstall.exe" /S'
   WriteRegDWORD HKCU "${UNINSTKEY}" "NoModify" 1
@@ -204,7 +205,7 @@ SectionEnd
 
 Section /o "Desktop shortcut" SecDesktop
   SetOutPath "$INSTDIR"
-  CreateShortCut "$DESKTOP\{{.Name}}.lnk" "$INSTDIR\{{.Exe}}" "" "$INSTDIR\{{if .Icon}}{{.Icon}}{{else}}{{.Exe}}{{end}}" 0
+  CreateShortCut "$DESKTOP\{{.Name}}.lnk" "$INSTDIR\{{.Exe}}" "" "$INSTDIR\{{.IconFile}}" 0
   Push "$DESKTOP\{{.Name}}.lnk"
   Call SetAppUserModelID
 SectionEnd
