@@ -191,3 +191,26 @@ func TestFailureDialogNamesTheCause(t *testing.T) {
 		})
 	}
 }
+
+// Retry in the failure dialog tries again: once the server is back, the
+// first start installs and starts the app.
+func TestRetryInstallsOnceTheServerIsBack(t *testing.T) {
+	x, env, _ := zenityDisplay(t)
+	e := newEnv(t)
+	e.publish("1.0.0", sandbox.BundleOptions{})
+	in := e.newInstall(map[string]any{"display_name": displayName})
+	e.srv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		http.Error(w, "maintenance", http.StatusServiceUnavailable)
+		return true
+	})
+	s := in.startAsync(env)
+	id, _ := x.window(displayName, 20*time.Second)
+	e.srv.Intercept(nil)
+	x.key(id, "Return")
+	if code := s.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit %d after Retry\n%s\nlog:\n%s", code, s.stderr.String(), in.log())
+	}
+	if runs := in.runs(); len(runs) != 1 || runs[0].Version != "1.0.0" || in.current() != "1.0.0" {
+		t.Fatalf("after Retry: runs %+v, current %s", runs, in.current())
+	}
+}
