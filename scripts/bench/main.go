@@ -73,20 +73,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if *release != "" {
-		if err := runReleaseMain(*release, *skip, *work); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if err := run(*skip, *work, *oldTC, *newTC, flag.Args()); err != nil {
+	if err := run(*skip, *work, *oldTC, *newTC, *release, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(skipList, work, oldTC, newTC string, args []string) error {
+func run(skipList, work, oldTC, newTC, release string, args []string) error {
 	// Interrupting the bench also ends the tool it is measuring.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -100,6 +93,7 @@ func run(skipList, work, oldTC, newTC string, args []string) error {
 			skip[s] = true
 		}
 	}
+	keep := work != "" // the release benchmark keeps its pairs' repositories and installs there
 	if work == "" {
 		dir, err := os.MkdirTemp("", "bench-")
 		if err != nil {
@@ -109,6 +103,9 @@ func run(skipList, work, oldTC, newTC string, args []string) error {
 		work = dir
 	} else if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
+	}
+	if release != "" {
+		return runRelease(ctx, work, strings.Split(release, ","), skip, keep)
 	}
 
 	var oldPath, newPath, pairName string

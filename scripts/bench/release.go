@@ -7,12 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -56,25 +54,6 @@ type releaseResult struct {
 	peakDisk           int64 // sampled: most free space the update took
 	peakWritten        int64 // sampled: most the install grew outside the old version
 	accounted          int64 // new folder + its index + the patch download
-}
-
-func runReleaseMain(pairList, skipList, work string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	skip := map[string]bool{}
-	for _, s := range strings.Split(skipList, ",") {
-		skip[strings.TrimSpace(s)] = true
-	}
-	keep := work != "" // a given -work folder keeps each pair's repository and install
-	if work == "" {
-		dir, err := os.MkdirTemp("", "bench-release-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		work = dir
-	}
-	return runRelease(ctx, work, strings.Split(pairList, ","), skip, keep)
 }
 
 func runRelease(ctx context.Context, work string, pairs []string, skip map[string]bool, keep bool) error {
@@ -339,34 +318,27 @@ func startDiskSampler(install, old string) *diskSampler {
 	s.minFree = s.before
 	s.baseSize = s.written()
 	s.maxSize = s.baseSize
-	s.wg.Add(2)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTicker(50 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.done:
-				return
-			case <-t.C:
-				s.minFree = min(s.minFree, freeBytes(s.install))
-			}
-		}
-	}()
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.done:
-				return
-			case <-t.C:
-				s.maxSize = max(s.maxSize, s.written())
-			}
-		}
-	}()
+	s.every(50*time.Millisecond, func() { s.minFree = min(s.minFree, freeBytes(s.install)) })
+	s.every(250*time.Millisecond, func() { s.maxSize = max(s.maxSize, s.written()) })
 	return s
+}
+
+// every runs f every d until stop.
+func (s *diskSampler) every(d time.Duration, f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.done:
+				return
+			case <-t.C:
+				f()
+			}
+		}
+	}()
 }
 
 // written is the size of the install's files outside the old version.
@@ -443,51 +415,36 @@ func printRelease(rs []releaseResult) {
 	wall := func(u usage) (string, float64) { return dur(u.wall), u.wall.Seconds() }
 	rss := func(u usage) (string, float64) { return mb(u.maxRSS), float64(u.maxRSS) }
 	size := func(n int64) (string, float64) { return mb(n), float64(n) }
+	cpu := func(u usage) (string, float64) { return dur(u.cpu), u.cpu.Seconds() }
 	row("tufup-repo add (first release) wall", func(r releaseResult) (string, float64) { return wall(r.addFirst) })
-	row("tufup-repo add (first release) CPU", func(r releaseResult) (string, float64) { return dur(r.addFirst.cpu), r.addFirst.cpu.Seconds() })
+	row("tufup-repo add (first release) CPU", func(r releaseResult) (string, float64) { return cpu(r.addFirst) })
 	row("tufup-repo add (archive + patch) wall", func(r releaseResult) (string, float64) { return wall(r.addNew) })
-	row("tufup-repo add (archive + patch) CPU", func(r releaseResult) (string, float64) {
-		return dur(r.addNew.cpu), r.addNew.cpu.Seconds()
-	})
+	row("tufup-repo add (archive + patch) CPU", func(r releaseResult) (string, float64) { return cpu(r.addNew) })
 	row("tufup-repo add peak RSS", func(r releaseResult) (string, float64) { return rss(r.addNew) })
 	row("archive size", func(r releaseResult) (string, float64) { return size(r.archive) })
 	row("patch size", func(r releaseResult) (string, float64) { return size(r.patchSize) })
-	row("bsdiff 4.3 wall", func(r releaseResult) (string, float64) {
-		if r.bsdiff == nil {
-			return "-", 0
-		}
-		return wall(*r.bsdiff)
-	})
-	row("bsdiff 4.3 CPU", func(r releaseResult) (string, float64) {
-		if r.bsdiff == nil {
-			return "-", 0
-		}
-		return dur(r.bsdiff.cpu), r.bsdiff.cpu.Seconds()
-	})
-	row("bsdiff 4.3 peak RSS", func(r releaseResult) (string, float64) {
-		if r.bsdiff == nil {
-			return "-", 0
-		}
-		return rss(*r.bsdiff)
-	})
-	row("bsdiff 4.3 patch size", func(r releaseResult) (string, float64) {
-		if r.bsdiff == nil {
-			return "-", 0
-		}
-		return size(r.bsdiffSize)
-	})
-	row("patch / bsdiff", func(r releaseResult) (string, float64) {
-		if r.bsdiff == nil {
-			return "-", 0
-		}
+	// bsdiff's rows are "-" where it did not run.
+	bsRow := func(name string, f func(r releaseResult) (string, float64)) {
+		row(name, func(r releaseResult) (string, float64) {
+			if r.bsdiff == nil {
+				return "-", 0
+			}
+			return f(r)
+		})
+	}
+	bsRow("bsdiff 4.3 wall", func(r releaseResult) (string, float64) { return wall(*r.bsdiff) })
+	bsRow("bsdiff 4.3 CPU", func(r releaseResult) (string, float64) { return cpu(*r.bsdiff) })
+	bsRow("bsdiff 4.3 peak RSS", func(r releaseResult) (string, float64) { return rss(*r.bsdiff) })
+	bsRow("bsdiff 4.3 patch size", func(r releaseResult) (string, float64) { return size(r.bsdiffSize) })
+	bsRow("patch / bsdiff", func(r releaseResult) (string, float64) {
 		v := float64(r.patchSize) / float64(r.bsdiffSize)
 		return fmt.Sprintf("%.3f", v), v
 	})
 	row("launcher first install (full) wall", func(r releaseResult) (string, float64) { return wall(r.install) })
 	row("launcher first install peak RSS", func(r releaseResult) (string, float64) { return rss(r.install) })
-	row("launcher first install CPU", func(r releaseResult) (string, float64) { return dur(r.install.cpu), r.install.cpu.Seconds() })
+	row("launcher first install CPU", func(r releaseResult) (string, float64) { return cpu(r.install) })
 	row("launcher update (patch) wall", func(r releaseResult) (string, float64) { return wall(r.update) })
-	row("launcher update CPU", func(r releaseResult) (string, float64) { return dur(r.update.cpu), r.update.cpu.Seconds() })
+	row("launcher update CPU", func(r releaseResult) (string, float64) { return cpu(r.update) })
 	row("launcher update peak RSS", func(r releaseResult) (string, float64) { return rss(r.update) })
 	row("new version's folder", func(r releaseResult) (string, float64) { return size(r.newFolder) })
 	row("its tar index", func(r releaseResult) (string, float64) { return size(r.index) })
