@@ -342,22 +342,29 @@ func (s *diskSampler) every(d time.Duration, f func()) {
 }
 
 // written is the size of the install's files outside the old version.
+// versions/ is walked before .tufup/: the new folder moves from staging
+// into versions/, and in this order a walk that straddles the move misses
+// it (an earlier sample saw it whole) instead of counting it twice.
 func (s *diskSampler) written() int64 {
 	var n int64
-	filepath.WalkDir(s.install, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // a file renamed or removed meanwhile
-		}
-		if d.IsDir() && p == s.old {
-			return filepath.SkipDir
-		}
-		if d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
+	walk := func(root string) {
+		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil // a file renamed or removed meanwhile
 			}
-		}
-		return nil
-	})
+			if d.IsDir() && p == s.old {
+				return filepath.SkipDir
+			}
+			if d.Type().IsRegular() {
+				if fi, err := d.Info(); err == nil {
+					n += fi.Size()
+				}
+			}
+			return nil
+		})
+	}
+	walk(filepath.Join(s.install, "versions"))
+	walk(filepath.Join(s.install, ".tufup"))
 	return n
 }
 
