@@ -135,7 +135,7 @@ func (d Dir) ChangeRecords(ctx context.Context, change func(old []byte) ([]byte,
 	if err != nil || b == nil {
 		return err
 	}
-	write := func() error { return fsutil.WriteFile(d.recordsFile(), b, 0o644) }
+	write := func() error { return fsutil.WriteFileFS(d.fsys(), d.recordsFile(), b, 0o644) }
 	if err := retryBusy(write); err != nil {
 		return fmt.Errorf("save version records: %w", err)
 	}
