@@ -56,15 +56,11 @@ func (l *Launcher) Rollback(ctx context.Context) (string, error) {
 
 // Unhold undoes the hold of version v (`launcher --unhold`): an installed
 // version is known-good again if it was before the hold, otherwise it is
-// on probation again; a removed one may be installed again.
-func (l *Launcher) Unhold(ctx context.Context, v string) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	lock, err := l.dir.WaitLock(ctx)
-	if err != nil {
-		return fmt.Errorf("unhold: %w", err)
-	}
-	defer lock.Unlock()
+// on probation again; a removed one may be installed again. It changes
+// only the version records, so it does not wait for the updater lock: an
+// update running meanwhile (a background one can take minutes) planned
+// without v, and the next check may install it.
+func (l *Launcher) Unhold(v string) error {
 	return l.withLifecycle(func(lc *lifecycle.Lifecycle) error {
 		d, err := lc.Unhold(v, time.Now())
 		if err != nil {

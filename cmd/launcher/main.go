@@ -131,7 +131,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCheck(ctx, l, stdout, stderr, o.json)
 	}
 	if o.unhold != "" {
-		if err := l.Unhold(ctx, o.unhold); err != nil {
+		if err := l.Unhold(o.unhold); err != nil {
 			fmt.Fprintf(stderr, "launcher: %v\n", err)
 			return exitError
 		}

@@ -1,0 +1,47 @@
+//go:build unix
+
+package e2e
+
+// Sequences that cross features built separately (the lifecycle,
+// background updates, direct patches, seeds, --json output), run against
+// the built binaries. Each test here is a sequence that once broke a
+// promise of design.md's invariants; the defaults are the lifecycle
+// tests' (keep_versions 2, probation 3 starts / 2 failures).
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// --unhold while a background update holds the updater lock (a slow
+// download can hold it for minutes): the hold is undone at once, instead
+// of failing after 30 s with "context deadline exceeded".
+func TestSeqUnholdWhileUpdating(t *testing.T) {
+	e, in := lifecycleInstall(t, nil)
+	e.publish("1.1.0", small(false))
+	in.start("1.1.0")
+	in.start("1.0.0", "--rollback")
+	e.publish("1.2.0", small(false))
+	release := make(chan struct{})
+	e.srv.Intercept(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "1.2.0") {
+			<-release // the updater holds the lock meanwhile
+		}
+		return false
+	})
+	updater := in.background(nil, "--update-only")
+	waitFor(t, func() bool { return hasLine(in.log(), "to=1.2.0") })
+	r := in.run(nil, "--unhold", "1.1.0")
+	close(release)
+	if r.code != 0 || !strings.Contains(r.stderr, "1.1.0 is no longer held back") {
+		t.Fatalf("--unhold during an update: exit %d, %s", r.code, r.stderr)
+	}
+	if code := updater.wait(t); code != 0 {
+		t.Fatalf("--update-only exit %d\n%s", code, in.log())
+	}
+	if s := in.status(); s.phase("1.1.0") == "held" || s.HeldBack["1.1.0"] != "" {
+		t.Fatalf("1.1.0 still held back after --unhold: %+v", s.Versions)
+	}
+	in.start("1.2.0")
+}
