@@ -4,14 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
-
-func isUnsupported(err error) bool {
-	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTSUP)
-}
 
 func syncFS(f *os.File) error {
 	if err := unix.Syncfs(int(f.Fd())); err != nil {
