@@ -218,3 +218,24 @@ func TestMigrateReadsACrash(t *testing.T) {
 		t.Errorf("a rollback: cause %q, want %q", c, RolledBack)
 	}
 }
+
+// After good versions, keep_versions keeps unproven ones that can start,
+// then the others while there is room.
+func TestCleanupKeepsUnprovenBeforeHeld(t *testing.T) {
+	cfg := cfgForTest()
+	cfg.KeepVersions = 3
+	for _, c := range []struct {
+		name string
+		recs map[string]*Record
+		gone string
+	}{
+		{"held", map[string]*Record{"1.0.0": {Phase: Held, Since: t0}, "1.1.0": {Phase: Probation, Since: t0}}, "1.0.0"},
+		{"lacking the entry", map[string]*Record{"1.0.0": {Phase: Probation, Since: t0}, "1.1.0": {Phase: Probation, Since: t0, MissingEntry: "app"}}, "1.1.0"},
+	} {
+		c.recs["1.2.0"], c.recs["1.3.0"] = good(), good()
+		l := New(cfg, Records{Versions: c.recs}, Disk{Current: "1.3.0", Installed: []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0"}}, t0)
+		if d := l.Cleanup(); !slices.Equal(d.Delete, []string{c.gone}) {
+			t.Errorf("%s: Cleanup deletes %v, want [%s]", c.name, d.Delete, c.gone)
+		}
+	}
+}
