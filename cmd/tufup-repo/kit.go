@@ -87,7 +87,10 @@ at the first start, with no network.`,
 				if o.Launchers = *launchers; o.Launchers != "" {
 					o.Launchers = c.path(o.Launchers)
 				} else {
-					module, err := kit.FindModule(ctx, c.dir)
+					// A checkout of tufup is where tufup-repo runs from
+					// (go run ./cmd/tufup-repo -C ../myapp kit), not the
+					// repository's folder.
+					module, err := kit.FindModule(ctx, ".")
 					if err != nil {
 						return fmt.Errorf("no --launchers DIR, and kit cannot build the launchers: %w", err)
 					}
