@@ -10,6 +10,7 @@ package e2e
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -44,4 +45,29 @@ func TestSeqUnholdWhileUpdating(t *testing.T) {
 		t.Fatalf("1.1.0 still held back after --unhold: %+v", s.Versions)
 	}
 	in.start("1.2.0")
+}
+
+// The publisher withdraws 1.1.0 (remove-latest) after an install took it,
+// then publishes 1.1.1, whose patch is made from 1.0.0. The install on
+// 1.1.0 downloads the archive straight away: it does not download a patch
+// that cannot apply to 1.1.0, warn that it failed, and mark it as failed
+// for good.
+func TestSeqWithdrawnCurrentThenNewRelease(t *testing.T) {
+	e, in := lifecycleInstall(t, nil)
+	e.publish("1.1.0", small(false))
+	in.start("1.1.0")
+	e.repo("remove-latest")
+	in.start("1.1.0") // still installed; nothing newer is published
+	e.publish("1.1.1", small(false))
+	e.srv.ResetLog()
+	in.start("1.1.1")
+	if got := e.srv.Fetched("/targets/"); !slices.Equal(got, []string{"sampleapp-1.1.1.tar.gz"}) {
+		t.Fatalf("fetched %v, want the archive only\n%s", got, in.log())
+	}
+	if hasLine(in.log(), "patch update failed") || !hasLine(in.log(), "1.1.0 is no longer published") {
+		t.Fatalf("the log does not say why the archive was downloaded:\n%s", in.log())
+	}
+	if s := in.status(); s.phase("1.0.0") != "good" || s.phase("1.1.1") != "probation" {
+		t.Fatalf("states %+v", s.Versions)
+	}
 }

@@ -263,6 +263,14 @@ func patchChain(in planInput, all []*release, chosen *release) ([]fetch.TargetIn
 	if !in.haveBase {
 		return nil, "the current version's archive is not cached"
 	}
+	// Each patch is made from the release listed just below it: when the
+	// current version was withdrawn (tufup-repo remove-latest) while older
+	// ones stay listed, the next patch starts from one of those and cannot
+	// apply to the current version.
+	listed := slices.ContainsFunc(all, func(r *release) bool { return r.version.Compare(*in.current) == 0 })
+	if !listed && len(all) > 0 && all[0].version.Compare(*in.current) < 0 {
+		return nil, fmt.Sprintf("the installed version %s is no longer published, so no patch starts from it", in.current)
+	}
 	var chain []fetch.TargetInfo
 	var total int64
 	for _, r := range all {

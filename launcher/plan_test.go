@@ -151,6 +151,7 @@ func TestPlanRules(t *testing.T) {
 		{"patches exactly 80%", []fetch.TargetInfo{archive("1.0", 1000, ""), archive("1.1", 1000, ""), patchOf("1.1", 800)}, nil, "1.1", ""},
 		{"missing patch in chain", []fetch.TargetInfo{archive("1.0", 1000, ""), archive("1.1", 1000, ""), archive("1.2", 1000, ""), patchOf("1.2", 10)}, nil, "1.2", "no patch for 1.1"},
 		{"no patches at all", []fetch.TargetInfo{archive("1.0", 1000, ""), archive("1.1", 1000, "")}, nil, "1.1", "no patch"},
+		{"current withdrawn, an older release listed", []fetch.TargetInfo{archive("0.9", 1000, ""), archive("1.1", 1000, ""), patchOf("1.1", 10)}, nil, "1.1", "1.0 is no longer published"},
 		{"legacy patch without tar_hash", []fetch.TargetInfo{archive("1.1", 1000, ""), target("app-1.1.patch", 10, `{"user": null}`)}, nil, "1.1", "tar_hash"},
 		{"flat tufup 0.6 custom", []fetch.TargetInfo{archive("1.1", 1000, ""), target("app-1.1.patch", 10, `{"tar_hash": "ab", "tar_size": 10}`)}, nil, "1.1", ""},
 		{"other apps and files ignored", append(slices.Clone(base), target("other-2.0.tar.gz", 10, `null`), target("notes.txt", 10, `null`)), nil, "1.1", ""},
