@@ -44,6 +44,7 @@ func small(crash bool) sandbox.BundleOptions {
 // Cleanup keeps the known-good 1.0.0 and probation goes back to it, not to
 // the unproven 1.1.0.
 func TestLifecycleSeq1UpdateDuringProbation(t *testing.T) {
+	t.Parallel()
 	for _, how := range []string{"start", "update-only", "background"} {
 		t.Run(how, func(t *testing.T) {
 			e, in := lifecycleInstall(t, nil)
@@ -95,6 +96,7 @@ func TestLifecycleSeq1UpdateDuringProbation(t *testing.T) {
 // crashes too: installing it keeps 1.0.0, probation goes back to it again,
 // and --rollback from 1.0.0 refuses instead of going to the failed 1.1.0.
 func TestLifecycleSeq2FixForwardAfterRollback(t *testing.T) {
+	t.Parallel()
 	e, in := lifecycleInstall(t, nil)
 	e.publish("1.1.0", small(true))
 	in.run(nil)
@@ -121,6 +123,7 @@ func TestLifecycleSeq2FixForwardAfterRollback(t *testing.T) {
 // removes the held-back 1.1.0, not the good 1.0.0; a second --rollback
 // goes to 1.0.0. The last check no longer claims "updated to 1.1.1".
 func TestLifecycleSeq3SecondRollback(t *testing.T) {
+	t.Parallel()
 	e, in := lifecycleInstall(t, nil)
 	e.publish("1.1.0", small(false))
 	in.start("1.1.0")
@@ -144,6 +147,7 @@ func TestLifecycleSeq3SecondRollback(t *testing.T) {
 // Issue 21, survivor 3: with three versions installed, --rollback goes to
 // the newest known-good one, not the oldest installed.
 func TestLifecycleRollbackGoesToNewestKnownGood(t *testing.T) {
+	t.Parallel()
 	e, in := lifecycleInstall(t, map[string]any{"keep_versions": 3, "probation_starts": 1})
 	e.publish("1.1.0", small(false))
 	in.start("1.1.0")
@@ -162,6 +166,7 @@ func TestLifecycleRollbackGoesToNewestKnownGood(t *testing.T) {
 // on probation for ever; once trusted, two quick failures do not roll it
 // back.
 func TestLifecycleSeq4KilledLauncher(t *testing.T) {
+	t.Parallel()
 	e, in := lifecycleInstall(t, map[string]any{"probation_window": "1s"})
 	e.publish("1.1.0", small(false))
 	for i := range 2 {
@@ -195,6 +200,7 @@ func TestLifecycleSeq4KilledLauncher(t *testing.T) {
 // logout) is not a crash: nothing is held back and the old version is not
 // started in the middle of the shutdown.
 func TestLifecycleSeq5ForwardedSignal(t *testing.T) {
+	t.Parallel()
 	e, in := lifecycleInstall(t, nil)
 	e.publish("1.1.0", small(false))
 	for range 2 {
@@ -218,6 +224,7 @@ func TestLifecycleSeq5ForwardedSignal(t *testing.T) {
 // Sequence 6: both versions fail the same way because of the environment;
 // once it is fixed, the new release runs: it was never held for good.
 func TestLifecycleSeq6SharedFailure(t *testing.T) {
+	t.Parallel()
 	e, in := lifecycleInstall(t, nil)
 	e.publish("1.1.0", small(false))
 	in.run(crashOnce)
@@ -235,6 +242,7 @@ func TestLifecycleSeq6SharedFailure(t *testing.T) {
 // the release is not downloaded again for the same launcher.json, and
 // fixing launcher.json recovers without touching the state.
 func TestLifecycleSeq7WrongEntry(t *testing.T) {
+	t.Parallel()
 	e, in := lifecycleInstall(t, nil)
 	good := filepath.Base(e.bins.SampleApp)
 	setConfig(t, in.dir, "entry", "no-such-app")
@@ -260,6 +268,7 @@ func TestLifecycleSeq7WrongEntry(t *testing.T) {
 // Sequence 8: --rollback asked while a background update installs 1.1.1
 // refuses, instead of holding back the fix the user never ran.
 func TestLifecycleSeq8RollbackDuringUpdate(t *testing.T) {
+	t.Parallel()
 	e, in := lifecycleInstall(t, nil)
 	e.publish("1.1.0", small(false))
 	in.start("1.1.0")
@@ -292,6 +301,7 @@ func TestLifecycleSeq8RollbackDuringUpdate(t *testing.T) {
 // Sequence 9: a held-back required release blocks the releases after it
 // (and --status says so) until a newer required release.
 func TestLifecycleSeq9HeldRequired(t *testing.T) {
+	t.Parallel()
 	e, in := lifecycleInstall(t, nil)
 	e.publish("1.1.0", small(true), "--required")
 	in.run(nil)
@@ -313,6 +323,7 @@ func TestLifecycleSeq9HeldRequired(t *testing.T) {
 // Sequence 10: a version number is never published again with other
 // bytes; a launcher whose installed version's signed hash changed warns.
 func TestLifecycleSeq10Republish(t *testing.T) {
+	t.Parallel()
 	e, in := lifecycleInstall(t, nil)
 	e.publish("1.1.0", small(false))
 	in.start("1.1.0")
@@ -336,6 +347,7 @@ func TestLifecycleSeq10Republish(t *testing.T) {
 // Fixing forward after a rollback stays a patch: the rolled-back-to
 // version keeps its patch base.
 func TestLifecycleFixForwardIsAPatch(t *testing.T) {
+	t.Parallel()
 	e, in := lifecycleInstall(t, nil)
 	e.publish("1.1.0", sandbox.BundleOptions{})
 	in.start("1.1.0")
