@@ -63,3 +63,33 @@ func TestExtractFlushesEverythingItWrote(t *testing.T) {
 		})
 	}
 }
+
+// failingDirSync is a disk without syncfs where flushing a folder fails.
+type failingDirSync struct{ noSyncfs }
+
+var errDiskOnFire = errors.New("disk on fire")
+
+func (failingDirSync) Sync(f *os.File) error {
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return errDiskOnFire
+	}
+	return f.Sync()
+}
+
+// A flush that fails fails the extraction, whatever the mode: the folder
+// must not be renamed into place as if it were on disk.
+func TestExtractReportsAFailedFlush(t *testing.T) {
+	_, tarBytes := sampleTar(t)
+	for _, mode := range []flushMode{flushSerial, flushParallel, defaultFlush} {
+		t.Run(mode.String(), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "x")
+			err := extract(context.Background(), failingDirSync{}, bytes.NewReader(tarBytes), dir, int64(len(tarBytes)), mode)
+			if !errors.Is(err, errDiskOnFire) {
+				t.Fatalf("err = %v, want the failed flush", err)
+			}
+			if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+				t.Errorf("%s left behind after a failed flush (%v)", dir, err)
+			}
+		})
+	}
+}

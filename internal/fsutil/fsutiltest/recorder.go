@@ -31,9 +31,9 @@ func (e Event) String() string {
 	return e.Op + " " + e.Path
 }
 
-// Recorder is an fsutil.FS that records every step. Renames always happen;
-// flushes are passed to Disk, or skipped when Disk is nil (for tests that
-// want speed and simulate no power cut).
+// Recorder is an fsutil.FS that records every step that succeeds. Renames
+// always happen; flushes are passed to Disk, or skipped when Disk is nil
+// (for tests that want speed and simulate no power cut).
 type Recorder struct {
 	Disk fsutil.FS
 
@@ -54,22 +54,27 @@ func (r *Recorder) Events() []Event {
 	return append([]Event(nil), r.events...)
 }
 
-// Sync records a flush of f.
+// Sync records a flush of f, if it succeeds.
 func (r *Recorder) Sync(f *os.File) error {
-	r.add(Event{Op: "sync", Path: filepath.Clean(f.Name())})
-	if r.Disk == nil {
-		return nil
+	if r.Disk != nil {
+		if err := r.Disk.Sync(f); err != nil {
+			return err
+		}
 	}
-	return r.Disk.Sync(f)
+	r.add(Event{Op: "sync", Path: filepath.Clean(f.Name())})
+	return nil
 }
 
-// SyncFS records a flush of f's filesystem, as covering the tree below f.
+// SyncFS records a flush of f's filesystem, if it succeeds, as covering
+// the tree below f.
 func (r *Recorder) SyncFS(f *os.File) error {
-	r.add(Event{Op: "syncfs", Path: filepath.Clean(f.Name()), Under: tree(f.Name())})
-	if r.Disk == nil {
-		return nil
+	if r.Disk != nil {
+		if err := r.Disk.SyncFS(f); err != nil {
+			return err
+		}
 	}
-	return r.Disk.SyncFS(f)
+	r.add(Event{Op: "syncfs", Path: filepath.Clean(f.Name()), Under: tree(f.Name())})
+	return nil
 }
 
 // Rename records and performs a rename.
