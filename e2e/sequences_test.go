@@ -71,3 +71,17 @@ func TestSeqWithdrawnCurrentThenNewRelease(t *testing.T) {
 		t.Fatalf("states %+v", s.Versions)
 	}
 }
+
+// --status says why each version is kept: the first install is recorded
+// as the first install, not as a version an older launcher installed.
+func TestSeqFirstInstallStatus(t *testing.T) {
+	e, in := lifecycleInstall(t, nil)
+	if why := in.status().why("1.0.0"); !strings.Contains(why, "first install") {
+		t.Fatalf("--status says of the first install: %q", why)
+	}
+	e.publish("1.1.0", small(false))
+	in.start("1.1.0")
+	if why := in.status().why("1.0.0"); !strings.Contains(why, "first install") {
+		t.Fatalf("--status says of the first install after an update: %q", why)
+	}
+}

@@ -94,6 +94,12 @@ func (l *Launcher) install(ctx context.Context, client *fetch.Client, plan *Plan
 		}
 		return err
 	}
+	// The records are first made (from versions/ and an older launcher's
+	// state.json) before the new version is there, or the first install
+	// would be recorded as "installed before the launcher kept records".
+	if err := l.withLifecycle(func(*lifecycle.Lifecycle) error { return nil }); err != nil {
+		l.log.Warn("cannot save the version records", "error", err)
+	}
 	crashPoint("rename")
 	if err := l.dir.Add(staging, to); err != nil {
 		os.RemoveAll(staging)

@@ -133,6 +133,9 @@ type Lifecycle struct {
 	cfg  Config
 	rec  Records
 	disk Disk
+	// found are the versions New found installed without a record: the
+	// one being installed is among them until Install records it.
+	found map[string]bool
 }
 
 // New reconciles the records with the disk: versions installed without a
@@ -166,6 +169,12 @@ func New(cfg Config, rec Records, disk Disk, now time.Time) *Lifecycle {
 		r := l.rec.Versions[v]
 		if r != nil && r.Phase == NoEntry { // installed after all: the entry was fixed
 			r = nil
+		}
+		if r == nil {
+			if l.found == nil {
+				l.found = map[string]bool{}
+			}
+			l.found[v] = true
 		}
 		switch {
 		case r == nil && l.KnownGood("") == "":
@@ -266,6 +275,9 @@ func (l *Lifecycle) Install(v string, rel Release, now time.Time) Decision {
 		sortVersions(l.disk.Installed)
 	}
 	r := l.rec.Versions[v]
+	if l.found[v] {
+		r = nil // New's guess, made before this event told what v is
+	}
 	fallback := l.KnownGood(v)
 	switch {
 	case r != nil && r.Phase == Good:
