@@ -91,7 +91,9 @@ func Build(ctx context.Context, outDir string, o BuildOptions) (Binaries, error)
 			args = append(args, "-tags", strings.Join(o.Tags, ","))
 		}
 		if o.Cover {
-			args = append(args, "-cover")
+			// atomic: the launcher writes its counters itself before exec
+			// (runtime/coverage allows that only in this mode).
+			args = append(args, "-cover", "-covermode=atomic")
 		}
 		args = append(append(args, bd.args...), bd.pkg)
 		cmd := exec.CommandContext(ctx, "go", args...)

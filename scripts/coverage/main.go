@@ -46,7 +46,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, dir, from string, below float64, uncovered string, pkgs []string) error {
+func run(ctx context.Context, dir, from string, below float64, uncovered string, pkgs []string) (testErr error) {
 	mod, err := output(ctx, "go", "list", "-m")
 	if err != nil {
 		return err
@@ -60,9 +60,8 @@ func run(ctx context.Context, dir, from string, below float64, uncovered string,
 				return err
 			}
 		}
-		if err := runTests(ctx, dir, mod, pkgs); err != nil {
-			return err
-		}
+		// Failed tests still wrote coverage: report it, then fail.
+		testErr = runTests(ctx, dir, mod, pkgs)
 	}
 	profiles := map[string]profile{}
 	for _, part := range []string{"unit", "e2e"} {
@@ -88,7 +87,7 @@ func run(ctx context.Context, dir, from string, below float64, uncovered string,
 	if uncovered != "" {
 		printUncovered(os.Stdout, mod, all, uncovered)
 	}
-	return nil
+	return testErr
 }
 
 // runTests runs go test over the module with coverage on, unit and
@@ -105,8 +104,10 @@ func runTests(ctx context.Context, dir, mod string, pkgs []string) error {
 	}
 	// Instrumented, every package's tests compile the whole module and the
 	// end-to-end tests build instrumented binaries: more than go test's
-	// default 10 minutes per package on a busy two-core machine.
-	args := append([]string{"test", "-timeout", "30m", "-cover", "-coverpkg=" + mod + "/..."}, pkgs...)
+	// default 10 minutes per package on a busy two-core machine. The
+	// mode is the end-to-end binaries' (see internal/sandbox), so the two
+	// merge.
+	args := append([]string{"test", "-timeout", "30m", "-cover", "-covermode=atomic", "-coverpkg=" + mod + "/..."}, pkgs...)
 	args = append(args, "-args", "-test.gocoverdir="+unit)
 	fmt.Printf("go %s  (with TUFUP_COVER_DIR=%s)\n", strings.Join(args, " "), e2e)
 	cmd := exec.CommandContext(ctx, "go", args...)
