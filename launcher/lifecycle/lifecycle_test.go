@@ -458,3 +458,26 @@ func TestCleanupKeeps(t *testing.T) {
 		}
 	}
 }
+
+// Held-back entries do not outlive the versions: once every installed
+// version is newer than a held one, it can never be offered again and its
+// record goes; while an older version is installed, the hold stays.
+func TestHoldsAreForgottenWhenTheyCannotMatter(t *testing.T) {
+	in := newInstall(t)
+	in.cfg.ProbationStarts = 1
+	in.update("1.0.0", false)
+	in.update("1.1.0", false)
+	in.start(never)
+	in.do(func(l *Lifecycle) Decision { d, _ := l.Rollback("1.1.0", in.now); return d })
+	in.update("1.2.0", false) // 1.1.0 removed; 1.0.0 kept as the way back
+	if in.phase("1.1.0") != Held {
+		t.Fatalf("the hold of 1.1.0 went while 1.0.0 (older) is installed: %s", in.phase("1.1.0"))
+	}
+	in.start(never)
+	in.update("1.3.0", false)
+	in.start(never) // 1.0.0 removed: every installed version is newer than 1.1.0
+	in.do(func(l *Lifecycle) Decision { return l.Cleanup() })
+	if slices.Contains(in.disk.Installed, "1.0.0") || in.rec.Versions["1.1.0"] != nil {
+		t.Fatalf("installed %v, records %v: the hold of 1.1.0 outlives every older version", in.disk.Installed, in.rec.Versions)
+	}
+}
