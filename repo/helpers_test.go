@@ -205,11 +205,13 @@ func python(t testing.TB) string {
 	}
 	candidates = append(candidates, "/usr/bin/python3")
 	for _, p := range candidates {
-		if exec.Command(p, "-c", "import securesystemslib.interface").Run() == nil {
+		// securesystemslib only recommends the libraries its ed25519 keys
+		// (nacl) and key encryption (cryptography) need.
+		if exec.Command(p, "-c", "import securesystemslib.interface, nacl, cryptography").Run() == nil {
 			return p
 		}
 	}
-	testenv.Missing(t, "python3 with securesystemslib", "apt-get install python3-securesystemslib")
+	testenv.Missing(t, "python3 with securesystemslib, nacl and cryptography", "apt-get install python3-securesystemslib python3-nacl python3-cryptography")
 	return ""
 }
 
