@@ -76,20 +76,35 @@ func (failingDirSync) Sync(f *os.File) error {
 	return f.Sync()
 }
 
+// failingFileSync is a disk without syncfs where flushing a file fails.
+type failingFileSync struct{ noSyncfs }
+
+func (failingFileSync) Sync(f *os.File) error {
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		return errDiskOnFire
+	}
+	return f.Sync()
+}
+
 // A flush that fails fails the extraction, whatever the mode: the folder
 // must not be renamed into place as if it were on disk.
 func TestExtractReportsAFailedFlush(t *testing.T) {
 	_, tarBytes := sampleTar(t)
-	for _, mode := range []flushMode{flushSerial, flushParallel, defaultFlush} {
-		t.Run(mode.String(), func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "x")
-			err := extract(context.Background(), failingDirSync{}, bytes.NewReader(tarBytes), dir, int64(len(tarBytes)), mode)
-			if !errors.Is(err, errDiskOnFire) {
-				t.Fatalf("err = %v, want the failed flush", err)
-			}
-			if _, err := os.Lstat(dir); !os.IsNotExist(err) {
-				t.Errorf("%s left behind after a failed flush (%v)", dir, err)
-			}
-		})
+	for _, c := range []struct {
+		what string
+		disk fsutil.FS
+	}{{"folder", failingDirSync{}}, {"file", failingFileSync{}}} {
+		for _, mode := range []flushMode{flushSerial, flushParallel, defaultFlush} {
+			t.Run(c.what+"/"+mode.String(), func(t *testing.T) {
+				dir := filepath.Join(t.TempDir(), "x")
+				err := extract(context.Background(), c.disk, bytes.NewReader(tarBytes), dir, int64(len(tarBytes)), mode)
+				if !errors.Is(err, errDiskOnFire) {
+					t.Fatalf("err = %v, want the failed flush", err)
+				}
+				if _, err := os.Lstat(dir); !os.IsNotExist(err) {
+					t.Errorf("%s left behind after a failed flush (%v)", dir, err)
+				}
+			})
+		}
 	}
 }
