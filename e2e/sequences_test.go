@@ -85,3 +85,35 @@ func TestSeqFirstInstallStatus(t *testing.T) {
 		t.Fatalf("--status says of the first install after an update: %q", why)
 	}
 }
+
+// A background update installs 1.2.0 while 1.1.0 (on probation) runs; the
+// user, unhappy with the 1.1.0 they see, asks --rollback: it refuses to
+// hold back the 1.2.0 they never ran (perhaps the fix) and says so; once
+// 1.2.0 ran, --rollback goes back from it.
+func TestSeqRollbackAfterBackgroundUpdateFinished(t *testing.T) {
+	e, in := lifecycleInstall(t, nil)
+	e.publish("1.1.0", small(false))
+	in.start("1.1.0")
+	setConfig(t, in.dir, "update", "background")
+	e.publish("1.2.0", small(false))
+	wait, open := gate(t)
+	n := len(in.runs())
+	app := in.background([]string{wait})
+	in.waitRuns(n + 1)
+	waitFor(t, func() bool { return in.current() == "1.2.0" })
+	r := in.run(nil, "--rollback")
+	open()
+	app.wait(t)
+	if r.code != 1 || len(r.runs) != 0 || !strings.Contains(r.stderr, "1.2.0 was installed by an update and has not run yet") {
+		t.Fatalf("--rollback from the unrun 1.2.0: exit %d, ran %v, %s", r.code, versionsRan(r), r.stderr)
+	}
+	if s := in.status(); s.phase("1.2.0") == "held" || in.current() != "1.2.0" {
+		t.Fatalf("current %s, states %+v", in.current(), s.Versions)
+	}
+	setConfig(t, in.dir, "update", "never")
+	in.start("1.2.0")
+	in.start("1.0.0", "--rollback")
+	if s := in.status(); s.phase("1.2.0") != "held" {
+		t.Fatalf("1.2.0 is %q after --rollback from it", s.phase("1.2.0"))
+	}
+}

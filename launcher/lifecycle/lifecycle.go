@@ -125,6 +125,7 @@ var (
 	ErrNoPrevious     = errors.New("no previous version to roll back to: no other known-good version is installed")
 	ErrCurrentChanged = errors.New("current changed while waiting for another launcher")
 	ErrNotHeld        = errors.New("not held back")
+	ErrNotStarted     = errors.New("the current version never ran")
 	ErrNoEntry        = errors.New("no installed version has the entry point")
 )
 
@@ -501,11 +502,18 @@ func (l *Lifecycle) Rollback(ran string, now time.Time) (Decision, error) {
 		return d, fmt.Errorf("%w: %s when --rollback was asked, %s now; nothing rolled back (start the app to run %s, or run --rollback again to go back from it)",
 			ErrCurrentChanged, ran, cur, cur)
 	}
+	r := l.rec.Versions[cur]
+	if r != nil && r.Phase == Probation && r.Starts == 0 {
+		// An update (a background one, --update-only) installed it after
+		// the app the user is unhappy with was started: holding it back
+		// would hold back what may be the fix, unseen.
+		return d, fmt.Errorf("%w: %s was installed by an update and has not run yet; nothing rolled back (start the app to run %s, then --rollback goes back from it)",
+			ErrNotStarted, cur, cur)
+	}
 	back := l.KnownGood(cur)
 	if back == "" {
 		return d, fmt.Errorf("rollback from %s: %w", cur, ErrNoPrevious)
 	}
-	r := l.rec.Versions[cur]
 	why := "rolled back by the user on " + now.UTC().Format(time.RFC3339)
 	*r = Record{Phase: Held, Cause: RolledBack, Since: now, Required: r.Required, SHA256: r.SHA256,
 		WasGood: r.Phase == Good, Reason: why}
