@@ -239,3 +239,14 @@ func TestCleanupKeepsUnprovenBeforeHeld(t *testing.T) {
 		}
 	}
 }
+
+// Installing a version that has a known-good record needs no probation;
+// only a version found without a record gets its phase from the install.
+func TestInstallKeepsAKnownGoodRecord(t *testing.T) {
+	l := New(cfgForTest(), Records{Versions: map[string]*Record{"1.0.0": good(), "1.1.0": good()}},
+		Disk{Current: "1.0.0", Installed: []string{"1.0.0", "1.1.0"}}, t0)
+	l.Install("1.1.0", Release{}, t0)
+	if got := l.Record("1.1.0").Phase; got != Good {
+		t.Fatalf("1.1.0, known-good before, is %s after Install, want %s", got, Good)
+	}
+}
