@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -92,6 +93,7 @@ func (l *Launcher) rebuildFromPatches(ctx context.Context, client *fetch.Client,
 	}
 	defer closer.Close()
 	crashPoint("extract")
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(applyMemoryLimit))
 	err = patch.ApplyChainExtract(ctx, l.fs, crashMidway(base, size), size, files, filepath.Dir(staging), staging, l.tarIndex(to), plan.Tar)
 	switch {
 	case err == nil:
@@ -144,6 +146,12 @@ func (l *Launcher) rebuildFromArchive(ctx context.Context, client *fetch.Client,
 	}
 	return nil
 }
+
+// applyMemoryLimit is the Go runtime's soft memory limit while a patch is
+// applied: the decoders, the base's index and extraction's bookkeeping are
+// live at once, and without it the heap's headroom takes the process past
+// the 64 MB the design allows on releases of 100,000 files.
+const applyMemoryLimit = 52 << 20
 
 // maxTarSize bounds decompression: the signed tar size when the repository
 // tells it, otherwise a generous multiple of the signed archive length.
