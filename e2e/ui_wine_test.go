@@ -159,7 +159,7 @@ func TestWineFailureDialogOnAFirstStartWithTheServerDown(t *testing.T) {
 	if c := waitCode(t, code, out, time.Minute); c != plain.code || c != 1 {
 		t.Fatalf("exit %d after Close; without a window it is %d, want 1 both", c, plain.code)
 	}
-	if n := strings.Count(in.log(), `msg="update failed`); n != 2 {
+	if n := strings.Count(in.log(), `msg="first install failed`); n != 2 {
 		t.Fatalf("%d attempts logged, want 2 (the start and the Retry):\n%s", n, in.log())
 	}
 }

@@ -235,7 +235,11 @@ func (l *Launcher) updateLocked(ctx context.Context, bounded bool) error {
 		}
 	case err != nil:
 		check.Result, check.Error = "failed", err.Error()
-		l.log.Error("update failed; starting the installed version", "error", err)
+		if installed != "" {
+			l.log.Error("update failed; starting the installed version", "version", installed, "error", err)
+		} else {
+			l.log.Error("first install failed; nothing is installed to start", "error", err)
+		}
 	case plan == nil:
 		check.Result = "up to date"
 		l.log.Info("up to date", "took", time.Since(start).Round(time.Millisecond))

@@ -3,6 +3,7 @@ package launcher
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -23,6 +24,9 @@ var ErrNoPrevious = lifecycle.ErrNoPrevious
 // rolled back to.
 func (l *Launcher) Rollback(ctx context.Context) (string, error) {
 	ran, err := l.dir.Current()
+	if errors.Is(err, layout.ErrNoCurrent) {
+		return "", fmt.Errorf("rollback: nothing is installed yet, so there is nothing to roll back: start the launcher without --rollback to install the app")
+	}
 	if err != nil {
 		return "", fmt.Errorf("rollback: %w", err)
 	}
@@ -35,6 +39,9 @@ func (l *Launcher) Rollback(ctx context.Context) (string, error) {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		if lock, err = l.dir.WaitLock(ctx); err != nil {
+			if ctx.Err() != nil {
+				return "", fmt.Errorf("rollback: another launcher is still updating after 30s; nothing was changed: try --rollback again once it has finished")
+			}
 			return "", fmt.Errorf("rollback: %w", err)
 		}
 	}

@@ -122,7 +122,7 @@ func (d *Decision) note(l Level, format string, args ...any) {
 
 // Errors of refused requests.
 var (
-	ErrNoPrevious     = errors.New("no previous version to roll back to: no other known-good version is installed")
+	ErrNoPrevious     = errors.New("no previous version to roll back to: no other known-good version is installed (launcher --status lists each installed version and why it is kept)")
 	ErrCurrentChanged = errors.New("current changed while waiting for another launcher")
 	ErrNotHeld        = errors.New("not held back")
 	ErrNotStarted     = errors.New("the current version never ran")
