@@ -1,6 +1,7 @@
 package patch
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
@@ -35,7 +36,10 @@ func (noSyncfs) SyncFS(*os.File) error { return errors.ErrUnsupported }
 // when it returns, so the caller may rename the folder into place: the
 // recorded steps, followed by that rename, pass fsutiltest.Check.
 func TestExtractFlushesEverythingItWrote(t *testing.T) {
-	_, tarBytes := sampleTar(t)
+	_, sample := sampleTar(t)
+	// Folders that only appear in members' paths, without entries of
+	// their own, must be flushed too.
+	implicit := buildTar(t, []*tar.Header{fileHdr("a/b/c.txt", "x"), fileHdr("d/e.txt", "y")})
 	cases := []struct {
 		name string
 		mode flushMode
@@ -47,20 +51,22 @@ func TestExtractFlushesEverythingItWrote(t *testing.T) {
 		{"default without syncfs", defaultFlush, noSyncfs{}},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			rec := &fsutiltest.Recorder{Disk: c.disk}
-			parent := t.TempDir()
-			staging := filepath.Join(parent, "staging")
-			if err := extract(context.Background(), rec, bytes.NewReader(tarBytes), staging, int64(len(tarBytes)), c.mode); err != nil {
-				t.Fatal(err)
-			}
-			if err := fsutil.RenameFS(rec, staging, filepath.Join(parent, "placed")); err != nil {
-				t.Fatal(err)
-			}
-			for _, problem := range fsutiltest.Check(rec.Events()) {
-				t.Error(problem)
-			}
-		})
+		for _, tarBytes := range [][]byte{sample, implicit} {
+			t.Run(c.name, func(t *testing.T) {
+				rec := &fsutiltest.Recorder{Disk: c.disk}
+				parent := t.TempDir()
+				staging := filepath.Join(parent, "staging")
+				if err := extract(context.Background(), rec, bytes.NewReader(tarBytes), staging, int64(len(tarBytes)), c.mode); err != nil {
+					t.Fatal(err)
+				}
+				if err := fsutil.RenameFS(rec, staging, filepath.Join(parent, "placed")); err != nil {
+					t.Fatal(err)
+				}
+				for _, problem := range fsutiltest.Check(rec.Events()) {
+					t.Error(problem)
+				}
+			})
+		}
 	}
 }
 
