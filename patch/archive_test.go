@@ -49,11 +49,11 @@ func sampleTree() []node {
 		{path: "lib", dir: true, mode: 0o755, mtime: t0.Add(-time.Hour)},
 		{path: "lib/core.bin", mode: 0o644, data: bin, mtime: time.Date(2001, 9, 9, 1, 46, 40, 0, time.UTC)},
 		{path: "lib/libfoo.so.1", mode: 0o644, data: []byte("ELF?"), mtime: t0},
-		{path: "lib/libfoo.so", link: "libfoo.so.1"},
+		{path: "lib/libfoo.so", link: "libfoo.so.1", mtime: t0},
 		{path: "res", dir: true, mode: 0o755, mtime: t0.Add(2 * time.Hour)},
 		{path: "res/empty", dir: true, mode: 0o700, mtime: t0.Add(3 * time.Hour)},
 		{path: "res/readonly.txt", mode: 0o444, data: []byte("do not touch"), mtime: t0},
-		{path: "res/lib", link: "../lib"},
+		{path: "res/lib", link: "../lib", mtime: t0},
 		{path: "res/img", dir: true, mode: 0o755, mtime: t0},
 		{path: "res/img/logo.dat", mode: 0o600, data: bytes.Repeat([]byte{0xff, 0, 1}, 7000), mtime: t0},
 		{path: "a", dir: true, mode: 0o755, mtime: t0},
@@ -97,10 +97,15 @@ func makeTree(t testing.TB, root string, nodes []node) {
 	// not change its mtime and read-only folders do not block creation.
 	for i := len(nodes) - 1; i >= 0; i-- {
 		n := nodes[i]
+		p := filepath.Join(root, filepath.FromSlash(n.path))
 		if n.link != "" {
+			// A link's own mtime goes into the tar too; left at its
+			// creation time, two trees made a second apart would differ.
+			if !n.mtime.IsZero() {
+				setLinkTime(t, p, n.mtime)
+			}
 			continue
 		}
-		p := filepath.Join(root, filepath.FromSlash(n.path))
 		if err := os.Chmod(p, n.mode); err != nil {
 			t.Fatal(err)
 		}
@@ -254,6 +259,12 @@ func TestWriteTarDeterministic(t *testing.T) {
 	for _, d := range []string{a, b} {
 		os.MkdirAll(d, 0o755)
 		makeTree(t, d, nodes)
+		// The "./" entry records the folder's own mtime (whole seconds):
+		// the two copies are made at different moments, which on a busy
+		// machine can straddle a second.
+		if err := os.Chtimes(d, nodes[0].mtime, nodes[0].mtime); err != nil {
+			t.Fatal(err)
+		}
 	}
 	first := writeTarBytes(t, a)
 	if again := writeTarBytes(t, a); !bytes.Equal(first, again) {

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestWriteTarRefusesFIFO(t *testing.T) {
@@ -40,5 +43,14 @@ func TestWriteTarDropsSpecialModeBits(t *testing.T) {
 	ms, _ := readMembers(t, strings.NewReader(string(writeTarBytes(t, src))))
 	if len(ms) != 2 || ms[1].Name != "./suid" || ms[1].Mode != 0o755 {
 		t.Fatalf("members %v, want ./suid with mode 755", ms)
+	}
+}
+
+// setLinkTime sets the mtime of the symbolic link p itself.
+func setLinkTime(t testing.TB, p string, mtime time.Time) {
+	t.Helper()
+	tv := unix.NsecToTimeval(mtime.UnixNano())
+	if err := unix.Lutimes(p, []unix.Timeval{tv, tv}); err != nil {
+		t.Fatal(err)
 	}
 }
