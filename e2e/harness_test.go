@@ -171,7 +171,68 @@ func (e *env) newInstall(extra map[string]any) *install {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return &install{t: e.t, dir: dir, launcher: launcher, out: filepath.Join(e.t.TempDir(), "runs.jsonl")}
+	in := &install{t: e.t, dir: dir, launcher: launcher, out: filepath.Join(e.t.TempDir(), "runs.jsonl")}
+	// A start with "update": "background" (or past download_timeout) leaves
+	// a detached "launcher --update-only" behind; the install folder may be
+	// removed only once it has exited. Registered after the folder's
+	// TempDir, so it runs before its removal.
+	e.t.Cleanup(func() { in.waitBackgroundUpdates(time.Minute) })
+	return in
+}
+
+// waitBackgroundUpdates waits, up to limit, until every detached
+// "launcher --update-only" the install's log says was started has exited,
+// so that nothing writes to the install any more.
+func (in *install) waitBackgroundUpdates(limit time.Duration) {
+	in.t.Helper()
+	deadline := time.Now().Add(limit)
+	for _, pid := range backgroundPIDs(in.log()) {
+		for updating(pid) {
+			if time.Now().After(deadline) {
+				in.t.Errorf("background update (pid %d) still running after %s", pid, limit)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// backgroundPIDs lists the detached updaters a launcher log names (the
+// second pid of an "updating in the background" line; the first is the
+// logging launcher's own).
+func backgroundPIDs(log string) []int {
+	var pids []int
+	for _, line := range strings.Split(log, "\n") {
+		_, rest, ok := strings.Cut(line, `msg="updating in the background" pid=`)
+		if !ok {
+			continue
+		}
+		if _, rest, ok = strings.Cut(rest, " pid="); !ok {
+			continue
+		}
+		var pid int
+		if _, err := fmt.Sscanf(rest, "%d", &pid); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// updating reports whether process pid is still a launcher updating in the
+// background. It reads the command line, so a reused pid (or a Windows pid
+// from a Wine test, which names no Linux process) is never waited for.
+func updating(pid int) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !bytes.Contains(cmdline, []byte("--update-only")) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name; a zombie has exited.
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }
 
 // appRun is what the sample app recorded about one of its runs.

@@ -5,9 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -146,31 +144,15 @@ func TestSlowUpdateStartsInstalledVersion(t *testing.T) {
 		}
 	}
 	waitFor(t, func() bool { return in.current() == "1.1.0" })
-	waitBackgroundExit(t, in)
+	if len(backgroundPIDs(in.log())) == 0 {
+		t.Fatalf("no background update logged:\n%s", in.log())
+	}
+	in.waitBackgroundUpdates(time.Minute)
 	if !strings.Contains(in.log(), "resuming download") {
 		t.Errorf("the background update did not resume the partial download:\n%s", in.log())
 	}
 	in.start("1.1.0")
 	assertIntact(t, in, bundles)
-}
-
-// waitBackgroundExit waits until the detached "launcher --update-only" the
-// log names has exited, so that nothing writes to the install any more.
-func waitBackgroundExit(t *testing.T, in *install) {
-	t.Helper()
-	_, rest, ok := strings.Cut(in.log(), `msg="updating in the background" pid=`)
-	if !ok {
-		t.Fatalf("no background update logged:\n%s", in.log())
-	}
-	_, rest, _ = strings.Cut(rest, " pid=")
-	pid, err := strconv.Atoi(strings.Fields(rest)[0])
-	if err != nil {
-		t.Fatalf("background pid: %v", err)
-	}
-	waitFor(t, func() bool {
-		p, err := os.FindProcess(pid)
-		return err != nil || p.Signal(syscall.Signal(0)) != nil
-	})
 }
 
 // Permanent faults with a version installed: it starts, the log names the
