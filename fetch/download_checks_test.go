@@ -93,7 +93,7 @@ func TestFailureBeforeAnyByteLeavesNoPartialFile(t *testing.T) {
 // download starts at byte 0, even if the server would now answer a Range.
 func TestNoMoreRangeRequestsOnceResumingFailed(t *testing.T) {
 	const size, partLen, cut = 500_000, 100_000, 200_000
-	c, srv, data, _ := flaky(t, size, 2)
+	c, srv, data, logs := flaky(t, size, 2)
 	dir := t.TempDir()
 	dest := filepath.Join(dir, targetName)
 	os.WriteFile(dest+".part", data[:partLen], 0o644)
@@ -105,6 +105,9 @@ func TestNoMoreRangeRequestsOnceResumingFailed(t *testing.T) {
 	reqs := srv.RequestsFor(app)
 	if len(reqs) != 3 || reqs[0].Range == "" || reqs[1].Range != "" || reqs[2].Range != "" || reqs[2].Bytes != size {
 		t.Fatalf("requests %+v, want: a refused resume, a whole file cut short, the whole file again", reqs)
+	}
+	if strings.Contains(logs.String(), "failed verification") {
+		t.Errorf("restarting after the cut went through a failed verification:\n%s", logs.String())
 	}
 	if !bytes.Equal(mustRead(t, dest), data) {
 		t.Fatal("wrong content")
