@@ -50,8 +50,7 @@ var targets = []target{
 	{name: "patch", dir: "./patch", exclude: []string{otherOS, `bsdiff/`, `(^|/)(archive|chain|hash|index)\.go$`}},
 	// Verification of downloads only: the transport's retries and timeouts
 	// are tested against slow servers, seconds per run.
-	{name: "fetch", dir: "./fetch", exclude: []string{otherOS, `fetchtest/`, `(^|/)(client|transport|progress|rootwalk)\.go$`},
-		pending: "its surviving mutants (length and Range checks, issue 21 survivors 4 and 5) are being killed by the network work"},
+	{name: "fetch", dir: "./fetch", exclude: []string{otherOS, `fetchtest/`, `(^|/)(client|transport|progress|rootwalk)\.go$`}},
 	{name: "lifecycle", dir: "./launcher/lifecycle", exclude: []string{otherOS}},
 }
 
