@@ -297,6 +297,35 @@ func TestRollbackActsOnTheVersionTheUserRan(t *testing.T) {
 	}
 }
 
+// --rollback from a version an update installed that never ran (a
+// background update finished while the user ran the one before) refuses
+// instead of holding back what may be the fix; once it has run, it goes back.
+func TestRollbackRefusesAVersionThatNeverRan(t *testing.T) {
+	in := newInstall(t)
+	in.update("1.0.0", false)
+	in.update("1.1.0", false)
+	l := New(in.cfg, in.rec, in.disk, in.now)
+	if _, err := l.Rollback("1.1.0", in.now); !errors.Is(err, ErrNotStarted) {
+		t.Fatalf("rollback from 1.1.0, which never ran: %v, want ErrNotStarted", err)
+	}
+	if in.phase("1.1.0") != Probation || in.disk.Current != "1.1.0" {
+		t.Fatalf("1.1.0 is %q, current %s; want it untouched", in.phase("1.1.0"), in.disk.Current)
+	}
+	if ran := in.start(never); !slices.Equal(ran, []string{"1.1.0"}) {
+		t.Fatalf("ran %v", ran)
+	}
+	d := in.do(func(l *Lifecycle) Decision {
+		d, err := l.Rollback("1.1.0", in.now)
+		if err != nil {
+			t.Fatalf("rollback from 1.1.0 after it ran: %v", err)
+		}
+		return d
+	})
+	if d.Current != "1.0.0" || in.phase("1.1.0") != Held {
+		t.Fatalf("current %q, 1.1.0 %q; want 1.0.0 and held", d.Current, in.phase("1.1.0"))
+	}
+}
+
 // Issue 14, sequence 9: a held-back required release blocks the releases
 // after it until a newer required release.
 func TestHeldRequiredReleaseBlocks(t *testing.T) {
