@@ -88,6 +88,18 @@ func (in *install) phase(v string) Phase {
 
 func never(string) bool { return false }
 
+// rolledBackFrom110 is an install where 1.1.0 passed a one-start probation
+// over the known-good 1.0.0 and the user then rolled back from it.
+func rolledBackFrom110(t *testing.T) *install {
+	in := newInstall(t)
+	in.cfg.ProbationStarts = 1
+	in.update("1.0.0", false)
+	in.update("1.1.0", false)
+	in.start(never)
+	in.do(func(l *Lifecycle) Decision { d, _ := l.Rollback("1.1.0", in.now); return d })
+	return in
+}
+
 func crashes(vs ...string) func(string) bool {
 	return func(v string) bool { return slices.Contains(vs, v) }
 }
@@ -356,12 +368,7 @@ func TestHeldRequiredReleaseBlocks(t *testing.T) {
 }
 
 func TestUnhold(t *testing.T) {
-	in := newInstall(t)
-	in.cfg.ProbationStarts = 1
-	in.update("1.0.0", false)
-	in.update("1.1.0", false)
-	in.start(never)
-	in.do(func(l *Lifecycle) Decision { d, _ := l.Rollback("1.1.0", in.now); return d })
+	in := rolledBackFrom110(t)
 	if in.phase("1.1.0") != Held {
 		t.Fatal("not held after rollback")
 	}
@@ -492,12 +499,7 @@ func TestCleanupKeeps(t *testing.T) {
 // version is newer than a held one, it can never be offered again and its
 // record goes; while an older version is installed, the hold stays.
 func TestHoldsAreForgottenWhenTheyCannotMatter(t *testing.T) {
-	in := newInstall(t)
-	in.cfg.ProbationStarts = 1
-	in.update("1.0.0", false)
-	in.update("1.1.0", false)
-	in.start(never)
-	in.do(func(l *Lifecycle) Decision { d, _ := l.Rollback("1.1.0", in.now); return d })
+	in := rolledBackFrom110(t)
 	in.update("1.2.0", false) // 1.1.0 removed; 1.0.0 kept as the way back
 	if in.phase("1.1.0") != Held {
 		t.Fatalf("the hold of 1.1.0 went while 1.0.0 (older) is installed: %s", in.phase("1.1.0"))
